@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvm-msr-suite: conformance and fuzz tests for the KVM x86 MSR userspace ABI.
+#
+#   make [KSRC=/path/to/linux | KSRC=debian:6.12 | KSRC=debian:6.1] [O=dir]
+#   make run_tests [TEST=name]   build, run the suite through the kselftest runner
+#   make check                   unit tests + suite against the backend baseline
+#   make install INSTALL_PATH=dir
+#   make clean
+#
+# The KVM selftests library (kvm_util, processor, ucall, kselftest harness...)
+# is built from KSRC's tools/testing/selftests/kvm with that tree's own
+# Makefile and flags, against KSRC's UAPI headers (headers_install into the
+# build directory).  Without KSRC a Debian linux-source package is used: 6.12
+# for running kernels >= 6.8, 6.1 below (the 6.8+ library requires
+# KVM_SET_USER_MEMORY_REGION2 and would SKIP everything on older kernels).
+
+SUITE := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+B := $(abspath $(or $(O),$(OUTPUT),$(SUITE)/build))
+COLLECTION := kvm-msr-suite
+
+ifeq ($(KSRC),)
+KSRC := debian:$(shell $(SUITE)/scripts/ksrc.sh default-version)
+KSRC_ORIGIN := default for running kernel $(shell uname -r)
+else
+KSRC_ORIGIN := KSRC
+endif
+
+ifneq ($(filter debian:%,$(KSRC)),)
+DEB_VER := $(patsubst debian:%,%,$(KSRC))
+KDIR := $(B)/src/linux-source-$(DEB_VER)
+TREE_NAME := debian-$(DEB_VER)
+TREE_STAMP := $(KDIR)/.kvm-msr-suite-extracted
+else
+KDIR := $(abspath $(KSRC))
+TREE_NAME := ksrc-$(notdir $(KDIR))-$(shell echo '$(KDIR)' | cksum | cut -c1-8)
+TREE_STAMP :=
+endif
+
+OUT := $(B)/$(TREE_NAME)
+SUITE_OUT := $(OUT)/suite
+HDR_STAMP := $(OUT)/usr/.headers-installed
+TREE_OK := $(OUT)/.tree-checked
+KVM_DIR := $(KDIR)/tools/testing/selftests/kvm
+
+TESTS := $(patsubst tests/%.c,%,$(wildcard tests/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
+
+# The tree's own selftests build, with our wrapper (lib/selftests.mk) on top.
+# suite-cflags says what the tree's library provides (scripts/ksrc.sh cflags).
+SUBMAKE = $(MAKE) --no-print-directory -C $(KVM_DIR) -f $(SUITE)/lib/selftests.mk \
+	SUITE=$(SUITE) OUTPUT=$(OUT) LINUX_HDR_PATH=$(OUT)/usr/include/ \
+	KHDR_INCLUDES="-isystem $(OUT)/usr/include" \
+	EXTRA_CFLAGS="$(EXTRA_CFLAGS) $$(cat $(OUT)/suite-cflags 2>/dev/null)"
+
+all: suite
+
+ifneq ($(TREE_STAMP),)
+$(TREE_STAMP):
+	@$(SUITE)/scripts/setup.sh build src-$(DEB_VER)
+	@$(SUITE)/scripts/ksrc.sh extract $(DEB_VER) $(B)/src
+endif
+
+$(TREE_OK): $(TREE_STAMP)
+	@mkdir -p $(OUT)
+	@$(SUITE)/scripts/setup.sh build
+	@$(SUITE)/scripts/ksrc.sh check $(KDIR) > $@.tmp || { rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+	@echo "  LIBRARY  KVM selftests library of Linux $$(cat $@) from $(KDIR) ($(KSRC_ORIGIN))"
+	@$(SUITE)/scripts/ksrc.sh cflags $(KDIR) > $(OUT)/suite-cflags
+
+# headers_install into the build directory.  Out of tree (O=) keeps KSRC
+# untouched; a KSRC that was configured in-tree refuses O=, then the tree's
+# own in-tree headers_install is used (as the kernel's selftests would).
+$(HDR_STAMP): $(TREE_OK)
+	@echo "  HEADERS  $(OUT)/usr/include"
+	@$(MAKE) -s -C $(KDIR) O=$(OUT)/kbuild headers_install INSTALL_HDR_PATH=$(OUT)/usr >$(OUT)/headers.log 2>&1 || \
+	 $(MAKE) -s -C $(KDIR) headers_install INSTALL_HDR_PATH=$(OUT)/usr >>$(OUT)/headers.log 2>&1 || \
+	 { cat $(OUT)/headers.log; echo "headers_install failed in $(KDIR)"; exit 1; }
+	@touch $@
+
+suite: $(HDR_STAMP)
+	@$(SUBMAKE) suite
+
+# --- install: the layout of the kernel's own kselftest install -------------
+# INSTALL_PATH/{run_kselftest.sh,kselftest/,kselftest-list.txt,kvm-msr-suite/}
+define install_tree # $(1)=dir $(2)=with unit tests (y/empty)
+	@rm -rf $(1) && mkdir -p $(1)/$(COLLECTION)
+	@cp $(KDIR)/tools/testing/selftests/run_kselftest.sh $(1)/
+	@cp -r $(KDIR)/tools/testing/selftests/kselftest $(1)/
+	@cp $(addprefix $(SUITE_OUT)/tests/,$(TESTS)) tests/settings tests/config $(1)/$(COLLECTION)/
+	@cp -r tests/baseline $(1)/$(COLLECTION)/
+	@cp scripts/run_tests.sh scripts/backend.sh $(1)/$(COLLECTION)/
+	@echo "$(OUT)" | sed 's|.*/||' > $(1)/$(COLLECTION)/library
+	@: > $(1)/kselftest-list.txt
+	$(if $(2),@mkdir -p $(1)/$(COLLECTION)-unit && \
+		cp $(addprefix $(SUITE_OUT)/tests/unit/,$(UNIT_TESTS)) tests/settings $(1)/$(COLLECTION)-unit/ && \
+		for t in $(UNIT_TESTS); do echo "$(COLLECTION)-unit:$$t"; done >> $(1)/kselftest-list.txt)
+	@for t in $(TESTS); do echo "$(COLLECTION):$$t"; done >> $(1)/kselftest-list.txt
+endef
+
+install: suite
+ifeq ($(INSTALL_PATH),)
+	$(error Error: set INSTALL_PATH to use install)
+endif
+	$(call install_tree,$(abspath $(INSTALL_PATH)))
+	@echo "  INSTALL  $(abspath $(INSTALL_PATH)) (run ./run_kselftest.sh there)"
+
+# --- running ------------------------------------------------------------------
+RUN_ARGS := $(foreach t,$(TEST),-t $(COLLECTION):$(t))
+
+run_tests: suite
+	$(call install_tree,$(OUT)/run)
+	@$(OUT)/run/$(COLLECTION)/run_tests.sh $(OUT)/run $(RUN_ARGS)
+
+check: suite
+	$(call install_tree,$(OUT)/check,y)
+	@$(OUT)/check/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(OUT)/check $(RUN_ARGS)
+
+clean:
+	rm -rf $(B)
+
+print-%:
+	@echo '$($*)'
+
+.PHONY: all suite install run_tests check clean

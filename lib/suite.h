@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Glue between kvm-msr-suite tests and the kselftest harness / KVM selftests
+ * library: a main() that SKIPs the whole binary without KVM, and a KVM_RUN
+ * that cannot hang.
+ */
+#ifndef KVM_MSR_SUITE_SUITE_H
+#define KVM_MSR_SUITE_SUITE_H
+
+#include "compat.h"
+
+/* Upper bound of any single KVM_RUN in the suite, in seconds. */
+#define SUITE_KVM_RUN_TIMEOUT_S 10
+
+/*
+ * Before the harness runs anything: SKIP the whole binary (exit KSFT_SKIP,
+ * with the reason) when /dev/kvm cannot be opened, so that CI reports SKIP
+ * instead of a FAIL per subtest.  Listing (-l) and help (-h) need no KVM.
+ */
+void suite_init(int argc, char **argv);
+
+/* Use instead of TEST_HARNESS_MAIN (after including kselftest_harness.h). */
+#define SUITE_HARNESS_MAIN						\
+	int main(int argc, char **argv)					\
+	{								\
+		suite_init(argc, argv);					\
+		return test_harness_run(argc, argv);			\
+	}
+
+/*
+ * KVM_RUN bounded by SUITE_KVM_RUN_TIMEOUT_S: a vCPU that does not come back
+ * fails the test with a message instead of hanging CI.  Returns the ioctl's
+ * result (0 or -1 with errno) like the library's _vcpu_run().
+ */
+int suite_vcpu_run(struct kvm_vcpu *vcpu);
+
+/* KVM_RUN that must succeed (bounded). */
+void suite_vcpu_run_ok(struct kvm_vcpu *vcpu);
+
+#endif

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_GET_MSR_INDEX_LIST and KVM_GET_MSR_FEATURE_INDEX_LIST (api.rst 4.3):
+ * the size protocol (E2BIG with the true count written back), stable and
+ * duplicate-free lists, and that what the lists promise holds: every listed
+ * MSR can be read and written back through a vCPU's KVM_GET_MSRS /
+ * KVM_SET_MSRS, every feature MSR can be read through the system fd.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "suite.h"
+#include "msr_names.h"
+
+FIXTURE(msr_list) {
+	int kvm_fd;
+};
+
+FIXTURE_VARIANT(msr_list) {
+	unsigned long ioctl;
+	const char *ioctl_name;
+	long cap;		/* capability that announces the ioctl, 0: always */
+};
+
+FIXTURE_VARIANT_ADD(msr_list, index) {
+	.ioctl = KVM_GET_MSR_INDEX_LIST,
+	.ioctl_name = "KVM_GET_MSR_INDEX_LIST",
+};
+
+FIXTURE_VARIANT_ADD(msr_list, feature) {
+	.ioctl = KVM_GET_MSR_FEATURE_INDEX_LIST,
+	.ioctl_name = "KVM_GET_MSR_FEATURE_INDEX_LIST",
+	.cap = KVM_CAP_GET_MSR_FEATURES,
+};
+
+FIXTURE_SETUP(msr_list)
+{
+	self->kvm_fd = open_kvm_dev_path_or_exit();
+}
+
+FIXTURE_TEARDOWN(msr_list)
+{
+	close(self->kvm_fd);
+}
+
+#define REQUIRE_LIST_IOCTL()						\
+do {									\
+	if (variant->cap && !kvm_has_cap(variant->cap))			\
+		SKIP(return, "%s: capability %ld not supported",	\
+		     variant->ioctl_name, variant->cap);		\
+} while (0)
+
+/* The ioctl with a buffer for @nmsrs indices; returns the ioctl's result. */
+static int get_list(int kvm_fd, unsigned long cmd, uint32_t nmsrs,
+		    struct kvm_msr_list **listp, int *err)
+{
+	struct kvm_msr_list *list = calloc(1, sizeof(*list) + nmsrs * sizeof(uint32_t) + 1);
+	int r;
+
+	TEST_ASSERT(list, "out of memory");
+	list->nmsrs = nmsrs;
+	r = ioctl(kvm_fd, cmd, list);
+	*err = r ? errno : 0;
+	*listp = list;
+	return r;
+}
+
+/* The true count, as the E2BIG probe with nmsrs = 0 reports it. */
+static uint32_t probe_count(struct __test_metadata *_metadata, int kvm_fd,
+			    unsigned long ioctl, const char *name)
+{
+	struct kvm_msr_list *list;
+	uint32_t count;
+	int r, err;
+
+	r = get_list(kvm_fd, ioctl, 0, &list, &err);
+	count = list->nmsrs;
+	free(list);
+	ASSERT_EQ(-1, r) TH_LOG("%s with nmsrs = 0 returned %d, expected -1/E2BIG", name, r);
+	ASSERT_EQ(E2BIG, err) TH_LOG("%s with nmsrs = 0: errno %d (%s), expected E2BIG",
+				     name, err, strerror(err));
+	return count;
+}
+
+/*
+ * Each call with a given buffer size, and what KVM must answer: too small is
+ * E2BIG, large enough succeeds; both write the true count back.
+ */
+TEST_F(msr_list, size_protocol)
+{
+	uint32_t count, i;
+
+	REQUIRE_LIST_IOCTL();
+	count = probe_count(_metadata, self->kvm_fd, variant->ioctl, variant->ioctl_name);
+	ASSERT_GT(count, 0) TH_LOG("%s reports an empty list", variant->ioctl_name);
+
+	const struct { uint32_t nmsrs; int ret, err; } cases[] = {
+		{ 0,         -1, E2BIG },
+		{ count - 1, -1, E2BIG },
+		{ count,      0, 0 },
+		{ count + 7,  0, 0 },
+	};
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kvm_msr_list *list;
+		int r, err;
+
+		r = get_list(self->kvm_fd, variant->ioctl, cases[i].nmsrs, &list, &err);
+		EXPECT_EQ(cases[i].ret, r)
+			TH_LOG("%s nmsrs = %u (true count %u): returned %d, expected %d",
+			       variant->ioctl_name, cases[i].nmsrs, count, r, cases[i].ret);
+		EXPECT_EQ(cases[i].err, err)
+			TH_LOG("%s nmsrs = %u (true count %u): errno %d (%s), expected %d (%s)",
+			       variant->ioctl_name, cases[i].nmsrs, count, err, strerror(err),
+			       cases[i].err, strerror(cases[i].err));
+		EXPECT_EQ(count, list->nmsrs)
+			TH_LOG("%s nmsrs = %u: wrote back %u, expected the true count %u",
+			       variant->ioctl_name, cases[i].nmsrs, list->nmsrs, count);
+		free(list);
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+TEST_F(msr_list, stable_and_unique)
+{
+	struct kvm_msr_list *a, *b;
+	uint32_t count, i, dups = 0;
+	int err;
+
+	REQUIRE_LIST_IOCTL();
+	count = probe_count(_metadata, self->kvm_fd, variant->ioctl, variant->ioctl_name);
+	ASSERT_EQ(0, get_list(self->kvm_fd, variant->ioctl, count, &a, &err));
+	ASSERT_EQ(0, get_list(self->kvm_fd, variant->ioctl, count, &b, &err));
+	ASSERT_EQ(a->nmsrs, b->nmsrs);
+
+	for (i = 0; i < count; i++)
+		EXPECT_EQ(a->indices[i], b->indices[i])
+			TH_LOG("%s entry %u: first call %s (%#x), second call %s (%#x)",
+			       variant->ioctl_name, i, msr_name(a->indices[i]), a->indices[i],
+			       msr_name(b->indices[i]), b->indices[i]);
+
+	qsort(a->indices, count, sizeof(uint32_t), cmp_u32);
+	for (i = 1; i < count; i++) {
+		if (a->indices[i] != a->indices[i - 1])
+			continue;
+		dups++;
+		TH_LOG("%s lists %s (%#x) more than once", variant->ioctl_name,
+		       msr_name(a->indices[i]), a->indices[i]);
+	}
+	EXPECT_EQ(0, dups) TH_LOG("%u duplicate entries", dups);
+	free(a);
+	free(b);
+}
+
+/* One KVM_GET_MSRS / KVM_SET_MSRS of a single entry on @fd. */
+static int msrs_one(int fd, unsigned long cmd, uint32_t index, uint64_t *data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} buf = { .hdr.nmsrs = 1, .entry = { .index = index, .data = *data } };
+	int r = ioctl(fd, cmd, &buf);
+
+	*data = buf.entry.data;
+	return r;
+}
+
+/* All indices of a list; SKIPs through the caller when it is unsupported. */
+static struct kvm_msr_list *full_list(struct __test_metadata *_metadata, int kvm_fd,
+				      unsigned long ioctl, const char *name)
+{
+	struct kvm_msr_list *list;
+	int err;
+
+	ASSERT_EQ(0, get_list(kvm_fd, ioctl, probe_count(_metadata, kvm_fd, ioctl, name),
+			      &list, &err)) TH_LOG("%s: errno %d", name, err);
+	return list;
+}
+
+/*
+ * KVM_GET_MSR_INDEX_LIST promises MSRs that userspace can save and restore:
+ * every one must be readable by KVM_GET_MSRS on a vCPU (returns 1) and take
+ * its own value back through KVM_SET_MSRS (returns 1).
+ */
+TEST(index_list_msrs_save_and_restore)
+{
+	struct kvm_msr_list *list;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint32_t i, bad = 0;
+	int kvm_fd = open_kvm_dev_path_or_exit();
+
+	list = full_list(_metadata, kvm_fd, KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST");
+	vm = vm_create_with_one_vcpu(&vcpu, NULL);
+
+	for (i = 0; i < list->nmsrs; i++) {
+		uint32_t index = list->indices[i];
+		uint64_t data = 0;
+		int r = msrs_one(vcpu->fd, KVM_GET_MSRS, index, &data);
+
+		if (r != 1) {
+			bad++;
+			TH_LOG("%s (%#x): vCPU KVM_GET_MSRS returned %d, expected 1",
+			       msr_name(index), index, r);
+			continue;
+		}
+		r = msrs_one(vcpu->fd, KVM_SET_MSRS, index, &data);
+		if (r != 1) {
+			bad++;
+			TH_LOG("%s (%#x): vCPU KVM_SET_MSRS of its own value %#llx returned %d, expected 1",
+			       msr_name(index), index, (unsigned long long)data, r);
+		}
+	}
+	EXPECT_EQ(0, bad) TH_LOG("%u of %u listed MSRs cannot be saved and restored",
+				 bad, list->nmsrs);
+	kvm_vm_free(vm);
+	free(list);
+	close(kvm_fd);
+}
+
+/* Every feature MSR is readable through the system fd's KVM_GET_MSRS. */
+TEST(feature_msrs_readable_on_system_fd)
+{
+	struct kvm_msr_list *list;
+	uint32_t i, bad = 0;
+	int kvm_fd = open_kvm_dev_path_or_exit();
+
+	if (!kvm_has_cap(KVM_CAP_GET_MSR_FEATURES))
+		SKIP(return, "KVM_CAP_GET_MSR_FEATURES not supported");
+	list = full_list(_metadata, kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST,
+			 "KVM_GET_MSR_FEATURE_INDEX_LIST");
+
+	for (i = 0; i < list->nmsrs; i++) {
+		uint64_t data = 0;
+		int r = msrs_one(kvm_fd, KVM_GET_MSRS, list->indices[i], &data);
+
+		if (r == 1)
+			continue;
+		bad++;
+		TH_LOG("%s (%#x): system KVM_GET_MSRS returned %d, expected 1",
+		       msr_name(list->indices[i]), list->indices[i], r);
+	}
+	EXPECT_EQ(0, bad) TH_LOG("%u of %u feature MSRs unreadable", bad, list->nmsrs);
+	free(list);
+	close(kvm_fd);
+}
+
+SUITE_HARNESS_MAIN
