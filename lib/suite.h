@@ -19,14 +19,6 @@
  */
 void suite_init(int argc, char **argv);
 
-/* Use instead of TEST_HARNESS_MAIN (after including kselftest_harness.h). */
-#define SUITE_HARNESS_MAIN						\
-	int main(int argc, char **argv)					\
-	{								\
-		suite_init(argc, argv);					\
-		return test_harness_run(argc, argv);			\
-	}
-
 /*
  * KVM_RUN bounded by SUITE_KVM_RUN_TIMEOUT_S: a vCPU that does not come back
  * fails the test with a message instead of hanging CI.  Returns the ioctl's

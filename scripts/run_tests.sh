@@ -47,10 +47,6 @@ fi
 log=$(mktemp "${TMPDIR:-/tmp}/kvm-msr-suite.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
-echo "# kvm-msr-suite: backend $backend (from /sys/module), kernel $kver, library $library"
-[ -n "$baseline_dir" ] &&
-	echo "# kvm-msr-suite: baseline of known divergences:${baselines:- none for $backend}"
-
 # The runner exits 0 whatever happened; its TAP is what counts.
 "$install_dir/run_kselftest.sh" "$@" | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "run_tests.sh: run_kselftest.sh failed" >&2; exit 1; }
@@ -60,7 +56,12 @@ cat $baselines /dev/null | sed 's/#.*//' | awk -F'|' 'NF && $1 ~ /[^ \t]/ {
 	gsub(/^[ \t]+|[ \t]+$/, "", $1); gsub(/^[ \t]+|[ \t]+$/, "", $2); print $1 "\t" $2 }' > "$log.base"
 trap 'rm -f "$log" "$log.base"' EXIT
 
-awk -v basefile="$log.base" -v have_baseline="${baseline_dir:+1}" '
+# TAP 13 must come first; what ran where is said with the summary.
+echo "# kvm-msr-suite: backend $backend (from /sys/module), kernel $kver, library $library"
+[ -n "$baseline_dir" ] &&
+	echo "# kvm-msr-suite: baseline of known divergences:${baselines:- none for $backend}"
+
+awk -v basefile="$log.base" '
 function result(name, status, detail) {
 	if (status == "fail" && (name in xfail_reason)) {
 		status = "xfail"; seen_xfail[name] = 1

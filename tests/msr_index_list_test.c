@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kselftest_harness.h"
-#include "suite.h"
+#include "suite_test.h"
 #include "msr_names.h"
 
 FIXTURE(msr_list) {
