@@ -28,13 +28,15 @@ SUITE_CFLAGS := -I$(SUITE)/lib -I$(SUITE)/guest_code -I$(SUITE_OUT)/gen
 # The PVM backend (kvm_pvm) stops the vCPU with KVM_EXIT_INTERNAL_ERROR
 # (emulation failure) on guest SSE instructions such as "movq %r9, %xmm0",
 # which gcc emits in the library's exception fixup (route_exception()) at
-# -march=x86-64-v2; SVM and VMX run them.  Code that runs in the guest, the
-# library's exception path and the suite's guest payloads, is built without
-# vector registers so the suite can test MSRs on PVM too; see
-# tests/baseline/kvm_pvm.txt for the evidence.
+# -march=x86-64-v2; SVM and VMX run them.  Code that runs in the guest (the
+# library's exception path, ucall, string helpers, and the suite's guest
+# payloads) is built without vector registers so the suite can test MSRs on
+# PVM too; see tests/baseline/kvm_pvm.txt for the evidence.
 GUEST_CFLAGS := -mgeneral-regs-only
-$(filter %/processor.o,$(LIBKVM_OBJS)): CFLAGS += $(GUEST_CFLAGS)
-$(filter %/processor.o,$(LIBKVM_OBJS)): $(SUITE)/lib/selftests.mk
+LIBKVM_GUEST_OBJS := $(filter %/processor.o %/ucall.o %/ucall_common.o %/guest_sprintf.o \
+			      %/string_override.o,$(LIBKVM_OBJS))
+$(LIBKVM_GUEST_OBJS): CFLAGS += $(GUEST_CFLAGS)
+$(LIBKVM_GUEST_OBJS): $(SUITE)/lib/selftests.mk
 $(SUITE_OUT)/guest_code/%.o: CFLAGS += $(GUEST_CFLAGS)
 
 SUITE_LIB_SRCS := $(wildcard $(SUITE)/lib/*.c $(SUITE)/guest_code/*.c)
