@@ -12,6 +12,7 @@
 
 #include "suite_test.h"
 #include "msr_names.h"
+#include "msr_probe.h"
 
 FIXTURE(msr_list) {
 	int kvm_fd;
@@ -159,19 +160,6 @@ TEST_F(msr_list, stable_and_unique)
 	free(b);
 }
 
-/* One KVM_GET_MSRS / KVM_SET_MSRS of a single entry on @fd. */
-static int msrs_one(int fd, unsigned long cmd, uint32_t index, uint64_t *data)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} buf = { .hdr.nmsrs = 1, .entry = { .index = index, .data = *data } };
-	int r = ioctl(fd, cmd, &buf);
-
-	*data = buf.entry.data;
-	return r;
-}
-
 /* All indices of a list; SKIPs through the caller when it is unsupported. */
 static struct kvm_msr_list *full_list(struct __test_metadata *_metadata, int kvm_fd,
 				      unsigned long ioctl, const char *name)
@@ -203,7 +191,7 @@ TEST(index_list_msrs_save_and_restore)
 	for (i = 0; i < list->nmsrs; i++) {
 		uint32_t index = list->indices[i];
 		uint64_t data = 0;
-		int r = msrs_one(vcpu->fd, KVM_GET_MSRS, index, &data);
+		int r = msr_ioctl_one(vcpu->fd, KVM_GET_MSRS, index, &data);
 
 		if (r != 1) {
 			bad++;
@@ -211,7 +199,7 @@ TEST(index_list_msrs_save_and_restore)
 			       msr_name(index), index, r);
 			continue;
 		}
-		r = msrs_one(vcpu->fd, KVM_SET_MSRS, index, &data);
+		r = msr_ioctl_one(vcpu->fd, KVM_SET_MSRS, index, &data);
 		if (r != 1) {
 			bad++;
 			TH_LOG("%s (%#x): vCPU KVM_SET_MSRS of its own value %#llx returned %d, expected 1",
@@ -239,7 +227,7 @@ TEST(feature_msrs_readable_on_system_fd)
 
 	for (i = 0; i < list->nmsrs; i++) {
 		uint64_t data = 0;
-		int r = msrs_one(kvm_fd, KVM_GET_MSRS, list->indices[i], &data);
+		int r = msr_ioctl_one(kvm_fd, KVM_GET_MSRS, list->indices[i], &data);
 
 		if (r == 1)
 			continue;
