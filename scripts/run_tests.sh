@@ -61,14 +61,15 @@ echo "# kvm-msr-suite: backend $backend (from /sys/module), kernel $kver, librar
 [ -n "$baseline_dir" ] &&
 	echo "# kvm-msr-suite: baseline of known divergences:${baselines:- none for $backend}"
 
-awk -v basefile="$log.base" '
+awk -v basefile="$log.base" -v install="$(cd "$install_dir" && pwd)" '
 function result(name, status, detail) {
 	if (status == "fail" && (name in xfail_reason)) {
 		status = "xfail"; seen_xfail[name] = 1
 		detail = xfail_reason[name]
 	}
-	if (status == "pass" && (name in xfail_reason))
-		xpass[name] = 1
+	if (status == "pass" && (name in xfail_reason)) {
+		status = "xpass"; xpass[name] = 1
+	}
 	n[status]++
 	if (status == "fail") failed[++nfailed] = name detail
 	if (status == "xfail") xfailed[++nxfailed] = name " (" detail ")"
@@ -89,6 +90,7 @@ BEGIN {
 }
 /^# selftests: [^ ]+: / {
 	end_binary(); bin = $4; bin_status = ""; bin_subtests = 0; bin_subfails = 0
+	coll[bin] = $3; sub(/:$/, "", coll[bin])
 	next
 }
 /^(not )?ok [0-9]+ selftests: / {
@@ -105,17 +107,19 @@ bin != "" && /^# (not )?ok [0-9]+ / {
 END {
 	end_binary()
 	printf "# ---- kvm-msr-suite summary ----\n"
-	for (i = 1; i <= nfailed; i++) printf "# FAIL  %s\n", failed[i]
+	for (i = 1; i <= nfailed; i++) {
+		printf "# FAIL  %s\n", failed[i]
+		split(failed[i], part, /[: ]/)
+		printf "#       rerun: %s/%s/%s%s\n", install, coll[part[1]], part[1],
+			(failed[i] ~ /^[^ ]*:/) ? " -r " part[2] : ""
+	}
 	for (i = 1; i <= nxfailed; i++) printf "# XFAIL %s\n", xfailed[i]
 	for (name in xpass) {
 		printf "# !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
 		printf "# XPASS %s: listed as a known divergence but PASSED.\n", name
 		printf "#       The backend may have been fixed: remove it from the baseline.\n"
 		printf "# !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-		n["xpass"]++
 	}
-	if (nfailed)
-		printf "# Rerun one test: make run_tests TEST=<binary>; one subtest: <binary> -t <subtest> (see README)\n"
 	printf "# Totals: pass:%d fail:%d xfail:%d xpass:%d skip:%d\n", n["pass"], n["fail"], n["xfail"], n["xpass"], n["skip"]
 	printf "Totals: %d passed, %d failed, %d skipped\n", n["pass"] + n["xpass"], n["fail"], n["skip"] + n["xfail"]
 	exit nfailed ? 1 : 0
