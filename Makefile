@@ -6,6 +6,7 @@
 #   make run_tests [TEST=name]   build, run the suite through the kselftest runner
 #   make check                   unit tests + suite against the backend baseline
 #   make install INSTALL_PATH=dir
+#   make coverage                model line/branch coverage by the unit tests
 #   make clean
 #
 # The KVM selftests library (kvm_util, processor, ucall, kselftest harness...)
@@ -117,10 +118,15 @@ check: suite
 	$(call install_tree,$(OUT)/check,y)
 	@$(OUT)/check/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(OUT)/check $(RUN_ARGS)
 
+# Line/branch coverage of the model (lib/msr_model.c, lib/msr_catalog.c)
+# by the unit tests.
+coverage: $(HDR_STAMP)
+	@$(SUITE)/scripts/coverage.sh $(KDIR) $(OUT)/usr/include $(OUT)/coverage
+
 clean:
 	rm -rf $(B)
 
 print-%:
 	@echo '$($*)'
 
-.PHONY: all suite install run_tests check clean
+.PHONY: all suite install run_tests check coverage clean
