@@ -45,6 +45,7 @@ TREE_OK := $(OUT)/.tree-checked
 KVM_DIR := $(KDIR)/tools/testing/selftests/kvm
 
 TESTS := $(patsubst tests/%.c,%,$(wildcard tests/*.c))
+COMPAT32 := $(patsubst tests/compat32/%.c,%,$(wildcard tests/compat32/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
 
 # The tree's own selftests build, with our wrapper (lib/selftests.mk) on top.
@@ -64,7 +65,7 @@ endif
 
 $(TREE_OK): $(TREE_STAMP)
 	@mkdir -p $(OUT)
-	@$(SUITE)/scripts/setup.sh build
+	@$(SUITE)/scripts/setup.sh build m32
 	@$(SUITE)/scripts/ksrc.sh check $(KDIR) > $@.tmp || { rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
 	@echo "  LIBRARY  KVM selftests library of Linux $$(cat $@) from $(KDIR) ($(KSRC_ORIGIN))"
@@ -89,7 +90,7 @@ define install_tree # $(1)=dir $(2)=with unit tests (y/empty)
 	@rm -rf $(1) && mkdir -p $(1)/$(COLLECTION)
 	@cp $(KDIR)/tools/testing/selftests/run_kselftest.sh $(1)/
 	@cp -r $(KDIR)/tools/testing/selftests/kselftest $(1)/
-	@cp $(addprefix $(SUITE_OUT)/tests/,$(TESTS)) tests/settings tests/config $(1)/$(COLLECTION)/
+	@cp $(addprefix $(SUITE_OUT)/tests/,$(TESTS) $(COMPAT32)) tests/settings tests/config $(1)/$(COLLECTION)/
 	@cp -r tests/baseline $(1)/$(COLLECTION)/
 	@cp scripts/run_tests.sh scripts/backend.sh $(1)/$(COLLECTION)/
 	@echo "$(OUT)" | sed 's|.*/||' > $(1)/$(COLLECTION)/library

@@ -45,8 +45,17 @@ SUITE_LIB_OBJS := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%.o,$(SUITE_LIB_SRCS)) \
 SUITE_TESTS := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%,$(wildcard $(SUITE)/tests/*.c))
 SUITE_UNIT_TESTS := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%,$(wildcard $(SUITE)/tests/unit/*.c))
 
-suite: $(SUITE_TESTS) $(SUITE_UNIT_TESTS)
+# 32-bit helpers of the compat ioctl tests: static -m32 programs on the UAPI
+# headers alone (no library), installed next to the tests that run them.
+SUITE_COMPAT32 := $(patsubst $(SUITE)/tests/compat32/%.c,$(SUITE_OUT)/tests/%,\
+		    $(wildcard $(SUITE)/tests/compat32/*.c))
+
+suite: $(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_COMPAT32)
 	@:
+
+$(SUITE_COMPAT32): $(SUITE_OUT)/tests/%: $(SUITE)/tests/compat32/%.c $(SUITE)/lib/msr_filter_specs.h
+	@mkdir -p $(@D)
+	$(CC) -m32 -static -O2 -g -Wall -I$(SUITE)/lib -isystem $(LINUX_HDR_PATH) $< -o $@
 
 $(SUITE_OUT)/libkvm.a: $(LIBKVM_ARCHIVE_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
