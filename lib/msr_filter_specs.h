@@ -57,24 +57,25 @@ static const struct msr_filter_spec msr_compat_filter_specs[] = {
 #undef DENY
 
 /*
- * What both sides probe: the catalog's UNKNOWN indices (no side effects,
- * every access exits with FILTER or UNKNOWN) and a read of EFER (handled
- * in the kernel unless filtered).  msr_filter_compat_test checks that these
- * indices are still UNKNOWN in the catalog.
+ * Probes that show which filter is in force: the catalog's UNKNOWN indices
+ * (no side effects; with MSR_FILTER_PROBE_MASK every access exits with
+ * FILTER or UNKNOWN) and a read of EFER (handled in the kernel unless
+ * filtered).  lib/msr_filter_probe.c checks they are still UNKNOWN in the
+ * catalog.
  */
-struct msr_compat_probe {
+struct msr_filter_probe {
 	uint8_t write;
 	uint32_t index;
 };
 
-static const struct msr_compat_probe msr_compat_probes[] = {
+static const struct msr_filter_probe msr_filter_probes[] = {
 	{ 0, 0x3 }, { 1, 0x3 }, { 0, 0x7ff }, { 1, 0x7ff }, { 0, 0x900 }, { 1, 0x900 },
 	{ 0, 0xdeadbeef }, { 1, 0xdeadbeef }, { 0, 0xffffffff }, { 1, 0xffffffff },
 	{ 0, 0xc0000080 },
 };
 
-#define MSR_COMPAT_PROBES (sizeof(msr_compat_probes) / sizeof(msr_compat_probes[0]))
-#define MSR_COMPAT_PROBE_MASK (KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN)
+#define MSR_FILTER_PROBES (sizeof(msr_filter_probes) / sizeof(msr_filter_probes[0]))
+#define MSR_FILTER_PROBE_MASK (KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN)
 
 #define MSR_COMPAT_FILTER_SPECS \
 	(sizeof(msr_compat_filter_specs) / sizeof(msr_compat_filter_specs[0]))

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,4 +85,16 @@ void suite_vcpu_run_ok(struct kvm_vcpu *vcpu)
 	int rc = suite_vcpu_run(vcpu);
 
 	TEST_ASSERT(!rc, "KVM_RUN failed: rc %d, errno %d (%s)", rc, errno, strerror(errno));
+}
+
+void suite_report(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	fprintf(stderr, "# ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
 }

@@ -26,6 +26,9 @@ void suite_init(int argc, char **argv);
  */
 int suite_vcpu_run(struct kvm_vcpu *vcpu);
 
+/* A diagnostic line ("# ..." on stderr, as TH_LOG); @ctx is unused. */
+void suite_report(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* KVM_RUN that must succeed (bounded). */
 void suite_vcpu_run_ok(struct kvm_vcpu *vcpu);
 

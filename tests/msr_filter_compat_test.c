@@ -4,7 +4,7 @@
  * a filter installed by a -m32 process (tests/compat32/msr_filter_set32, in
  * its own VM: KVM refuses VM ioctls from other processes) must have exactly
  * the effect of the same filter installed from 64-bit userspace.  Both VMs
- * run the same probes (msr_compat_probes[]); the ioctl results and the exits
+ * run the same probes (msr_filter_probes[]); the ioctl results and the exits
  * must match each other and the model (msr_model_filter_install(),
  * msr_model_filter_allows()).
  */
@@ -19,53 +19,21 @@
 #include "suite_test.h"
 #include "msr_catalog.h"
 #include "msr_filter_specs.h"
+#include "msr_filter_probe.h"
 #include "msr_guest.h"
 #include "msr_model.h"
 #include "msr_names.h"
 
 #define HELPER "msr_filter_set32"
 
-static struct msr_catalog catalog;
-
-struct probe_log {
-	int filter_err;				/* KVM_X86_SET_MSR_FILTER errno */
-	uint32_t reason[MSR_COMPAT_PROBES];	/* msr.reason per probe, 0: no exit */
-};
-
-static void record_exit(struct kvm_run *run, uint32_t op, void *ctx)
-{
-	struct probe_log *log = ctx;
-
-	log->reason[op] = run->msr.reason;
-	run->msr.error = 0;
-	run->msr.data = 0;
-}
-
-/* The msr.reason the model predicts for @p (0: handled, no exit). */
-static uint32_t expected_reason(const struct msr_model_filter_state *s,
-				const struct msr_compat_probe *p)
-{
-	const struct msr_catalog_entry *e = msr_catalog_find(&catalog, p->index);
-	uint32_t type = p->write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ;
-
-	if (!msr_model_filter_allows(s, p->index, type).allowed)
-		return KVM_MSR_EXIT_REASON_FILTER;
-	return e && e->class == MSR_CLASS_UNKNOWN ? KVM_MSR_EXIT_REASON_UNKNOWN : 0;
-}
-
-/* The 64-bit side: the library's VM and guest payload. */
-static void run_64bit(struct kvm_msr_filter *f, struct probe_log *log)
+/* The 64-bit side: the library's VM and the guest payload. */
+static void run_64bit(struct kvm_msr_filter *f, struct msr_probe_log *log)
 {
 	struct guest_msr_vcpu g;
-	unsigned int i;
 
-	guest_msr_vcpu_create(&g);
-	vm_enable_cap(g.vm, KVM_CAP_X86_USER_SPACE_MSR, MSR_COMPAT_PROBE_MASK);
+	msr_filter_probe_vcpu_create(&g);
 	log->filter_err = __vm_ioctl(g.vm, KVM_X86_SET_MSR_FILTER, f) ? errno : 0;
-	for (i = 0; i < MSR_COMPAT_PROBES; i++)
-		guest_msr_prog_add(&g, msr_compat_probes[i].write ? GUEST_WRMSR : GUEST_RDMSR,
-				   msr_compat_probes[i].index, 0);
-	guest_msr_run(&g, record_exit, log);
+	msr_filter_probe_run(&g, log);
 	guest_msr_vcpu_free(&g);
 }
 
@@ -73,7 +41,7 @@ static void run_64bit(struct kvm_msr_filter *f, struct probe_log *log)
  * The 32-bit side: msr_filter_set32 SPEC, parsing its report.  Returns
  * false when the backend cannot run its guest (it exits with KSFT_SKIP).
  */
-static bool run_32bit(const char *helper, unsigned int spec, struct probe_log *log)
+static bool run_32bit(const char *helper, unsigned int spec, struct msr_probe_log *log)
 {
 	char spec_arg[16], line[64];
 	unsigned int i, n = 0;
@@ -97,7 +65,7 @@ static bool run_32bit(const char *helper, unsigned int spec, struct probe_log *l
 	while (fgets(line, sizeof(line), out)) {
 		if (sscanf(line, "filter %d", &log->filter_err) == 1)
 			continue;
-		if (sscanf(line, "probe %u %u", &i, &reason) == 2 && i < MSR_COMPAT_PROBES) {
+		if (sscanf(line, "probe %u %u", &i, &reason) == 2 && i < MSR_FILTER_PROBES) {
 			log->reason[i] = reason;
 			n++;
 		}
@@ -107,9 +75,9 @@ static bool run_32bit(const char *helper, unsigned int spec, struct probe_log *l
 		    "%s %s did not exit normally", helper, spec_arg);
 	if (WEXITSTATUS(status) == KSFT_SKIP)
 		return false;
-	TEST_ASSERT(!WEXITSTATUS(status) && n == MSR_COMPAT_PROBES,
+	TEST_ASSERT(!WEXITSTATUS(status) && n == MSR_FILTER_PROBES,
 		    "%s %s failed (exit %d, %u of %zu probes reported)", helper, spec_arg,
-		    WEXITSTATUS(status), n, MSR_COMPAT_PROBES);
+		    WEXITSTATUS(status), n, MSR_FILTER_PROBES);
 	return true;
 }
 
@@ -126,22 +94,20 @@ static void helper_path(char *buf, size_t len)
 static uint8_t bitmaps[MSR_SPEC_MAX_RANGES][KVM_MSR_FILTER_MAX_BITMAP_SIZE];
 
 /* Check one spec; returns the number of mismatches (each logged), -1: SKIP. */
-static int check_spec(struct __test_metadata *_metadata, const char *helper, unsigned int spec)
+static int check_spec(const char *helper, unsigned int spec)
 {
 	const struct msr_filter_spec *s = &msr_compat_filter_specs[spec];
 	struct msr_model_mem_region regions[MSR_SPEC_MAX_RANGES];
-	struct msr_model_mem mem = { regions, MSR_SPEC_MAX_RANGES };
-	struct probe_log log32 = { 0 }, log64 = { 0 };
+	struct msr_probe_log log32 = { 0 }, log64 = { 0 };
 	struct msr_model_filter_state state;
+	struct msr_model_mem mem;
 	struct msr_verdict want;
 	struct kvm_msr_filter f;
-	unsigned int i;
+	char what[128];
 	int bad = 0;
 
 	msr_filter_spec_build(s, &f, bitmaps);
-	for (i = 0; i < MSR_SPEC_MAX_RANGES; i++)
-		regions[i] = (struct msr_model_mem_region){
-			(uintptr_t)bitmaps[i], sizeof(bitmaps[i]), bitmaps[i] };
+	msr_filter_spec_mem(bitmaps, regions, &mem);
 	msr_model_filter_state_init(&state);
 	want = msr_model_filter_install(&state, &f, &mem);
 
@@ -150,46 +116,32 @@ static int check_spec(struct __test_metadata *_metadata, const char *helper, uns
 	run_64bit(&f, &log64);
 
 	if (log32.filter_err != want.err || log64.filter_err != want.err) {
-		TH_LOG("%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s), got %s from 32-bit, %s from 64-bit",
-		       s->name, want.err ? strerror(want.err) : "success", msr_rule_name(want.rule),
-		       log32.filter_err ? strerror(log32.filter_err) : "success",
-		       log64.filter_err ? strerror(log64.filter_err) : "success");
+		suite_report(NULL, "%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s), got %s from 32-bit, %s from 64-bit",
+			     s->name, want.err ? strerror(want.err) : "success", msr_rule_name(want.rule),
+			     log32.filter_err ? strerror(log32.filter_err) : "success",
+			     log64.filter_err ? strerror(log64.filter_err) : "success");
 		bad++;
 	}
-	for (i = 0; i < MSR_COMPAT_PROBES; i++) {
-		const struct msr_compat_probe *p = &msr_compat_probes[i];
-		uint32_t want_reason = expected_reason(&state, p);
-
-		if (log32.reason[i] == want_reason && log64.reason[i] == want_reason)
-			continue;
-		bad++;
-		TH_LOG("%s: %s %s (%#x): expected msr.reason %u (0: no exit), got %u with the 32-bit install, %u with the 64-bit one",
-		       s->name, p->write ? "WRMSR" : "RDMSR", msr_name(p->index), p->index,
-		       want_reason, log32.reason[i], log64.reason[i]);
-	}
+	snprintf(what, sizeof(what), "%s installed from 32-bit userspace", s->name);
+	bad += msr_filter_probe_check(&state, &log32, what, suite_report, NULL);
+	snprintf(what, sizeof(what), "%s installed from 64-bit userspace", s->name);
+	bad += msr_filter_probe_check(&state, &log64, what, suite_report, NULL);
 	return bad;
 }
 
 TEST(same_effect_as_64bit)
 {
 	char helper[PATH_MAX];
-	unsigned int spec, i, bad = 0;
+	unsigned int spec, bad = 0;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_X86_USER_SPACE_MSR));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_X86_MSR_FILTER));
-	msr_catalog_init(&catalog);
 	helper_path(helper, sizeof(helper));
 	if (access(helper, X_OK))
 		SKIP(return, HELPER " not built (needs gcc-multilib: scripts/setup.sh m32)");
 
-	for (i = 0; i < MSR_COMPAT_PROBES; i++) {
-		const struct msr_catalog_entry *e = msr_catalog_find(&catalog, msr_compat_probes[i].index);
-
-		ASSERT_TRUE(e && (e->class == MSR_CLASS_UNKNOWN || !msr_compat_probes[i].write))
-			TH_LOG("probe %#x is no longer an UNKNOWN catalog MSR", msr_compat_probes[i].index);
-	}
 	for (spec = 0; spec < MSR_COMPAT_FILTER_SPECS; spec++) {
-		int r = check_spec(_metadata, helper, spec);
+		int r = check_spec(helper, spec);
 
 		if (r < 0)
 			SKIP(return, "the backend cannot run %s's real-mode guest", HELPER);

@@ -4,7 +4,7 @@
  * creator (kvm->mm != current->mm: EIO), so this 32-bit process creates its
  * own VM, installs one of msr_compat_filter_specs[] through the 32-bit
  * KVM_X86_SET_MSR_FILTER (the kernel's KVM_X86_SET_MSR_FILTER_COMPAT path)
- * and runs msr_compat_probes[] in a minimal real-mode guest.  The KVM
+ * and runs msr_filter_probes[] in a minimal real-mode guest.  The KVM
  * selftests library is 64-bit only, hence the few raw ioctls below.
  *
  *   msr_filter_set32 SPEC
@@ -47,7 +47,7 @@ static int xioctl(int fd, unsigned long req, void *arg, const char *what)
 }
 
 /* mov ecx, index; [xor eax, eax; xor edx, edx;] rdmsr/wrmsr.  Returns length. */
-static unsigned int emit_probe(uint8_t *p, const struct msr_compat_probe *probe)
+static unsigned int emit_probe(uint8_t *p, const struct msr_filter_probe *probe)
 {
 	static const uint8_t wr[] = { 0x66, 0x31, 0xc0, 0x66, 0x31, 0xd2, 0x0f, 0x30 };
 	static const uint8_t rd[] = { 0x0f, 0x32 };
@@ -63,10 +63,10 @@ static unsigned int emit_probe(uint8_t *p, const struct msr_compat_probe *probe)
 
 int main(int argc, char **argv)
 {
-	uint64_t insn_rip[MSR_COMPAT_PROBES];
-	uint32_t reason[MSR_COMPAT_PROBES] = { 0 };
+	uint64_t insn_rip[MSR_FILTER_PROBES];
+	uint32_t reason[MSR_FILTER_PROBES] = { 0 };
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
-				      .args = { MSR_COMPAT_PROBE_MASK } };
+				      .args = { MSR_FILTER_PROBE_MASK } };
 	struct kvm_userspace_memory_region region;
 	struct kvm_msr_filter f;
 	struct kvm_sregs sregs;
@@ -102,9 +102,9 @@ int main(int argc, char **argv)
 	err = ioctl(vm, KVM_X86_SET_MSR_FILTER, &f) ? errno : 0;
 	printf("filter %d\n", err);
 
-	for (i = 0; i < MSR_COMPAT_PROBES; i++) {
-		insn_rip[i] = off + (msr_compat_probes[i].write ? 12 : 6);
-		off += emit_probe(mem + off, &msr_compat_probes[i]);
+	for (i = 0; i < MSR_FILTER_PROBES; i++) {
+		insn_rip[i] = off + (msr_filter_probes[i].write ? 12 : 6);
+		off += emit_probe(mem + off, &msr_filter_probes[i]);
 	}
 	mem[off] = 0xf4;	/* hlt */
 
@@ -137,9 +137,9 @@ int main(int argc, char **argv)
 			return 255;
 		}
 		xioctl(vcpu, KVM_GET_REGS, &regs, "KVM_GET_REGS");
-		for (i = 0; i < MSR_COMPAT_PROBES && insn_rip[i] != regs.rip; i++)
+		for (i = 0; i < MSR_FILTER_PROBES && insn_rip[i] != regs.rip; i++)
 			;
-		if (i == MSR_COMPAT_PROBES) {
+		if (i == MSR_FILTER_PROBES) {
 			fprintf(stderr, "%s: MSR exit at unexpected RIP %#llx\n", argv[0],
 				(unsigned long long)regs.rip);
 			return 255;
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 		run->msr.error = 0;
 		run->msr.data = 0;
 	}
-	for (i = 0; i < MSR_COMPAT_PROBES; i++)
+	for (i = 0; i < MSR_FILTER_PROBES; i++)
 		printf("probe %u %u\n", i, reason[i]);
 	return 0;
 }
