@@ -11,7 +11,8 @@
 #   src-6.1    linux-source-6.1  (the library for kernels 6.1 .. 6.7)
 #   fuzz       clang with libFuzzer, AFL++
 #   m32        gcc-multilib (32-bit userspace build)
-#   vm         qemu-system-x86 (booting other kernels)
+#   vm         qemu-system-x86, busybox-static, cpio, kmod (scripts/vmtest.sh:
+#              booting other kernels with a minimal initramfs)
 #
 # Without a group: "build" and the source package that matches the running
 # kernel.  With --check nothing is installed: exit 0 if everything is there,
@@ -27,7 +28,7 @@ declare -A PKGS=(
 	[src-6.1]="linux-source-6.1"
 	[fuzz]="clang libclang-rt-14-dev afl++"
 	[m32]="gcc-multilib"
-	[vm]="qemu-system-x86"
+	[vm]="qemu-system-x86 busybox-static cpio kmod xz-utils coreutils"
 )
 
 check_only=0

@@ -1,0 +1,387 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run kvm-msr-suite inside another kernel, booted under QEMU.
+#
+#   scripts/vmtest.sh [options] [-- run_tests.sh options]
+#
+#   --kernel K       what to boot (default debian:6.12):
+#                      debian:6.1, debian:6.12  newest Debian linux-image-*-amd64
+#                                               of that series (apt; cached in
+#                                               build/vm/debs/)
+#                      path/linux-image-*.deb   a kernel package
+#                      path/bzImage             a kernel image; KVM modules from
+#                                               --modules (or built in)
+#   --modules DIR    modules for a bzImage: an INSTALL_MOD_PATH
+#                    (DIR/lib/modules/RELEASE), DIR/RELEASE, or the kernel
+#                    build tree itself (searched for kvm.ko)
+#   --accel tcg|kvm  default tcg (nested SVM emulated by QEMU: kvm_amd);
+#                    kvm needs a host whose /dev/kvm can run a full guest
+#   --cpu MODEL      QEMU CPU model (default: max with tcg, host with kvm)
+#   --append ARGS    extra kernel command line; MODULE.PARAM=VALUE words are
+#                    also passed to the modules loaded inside the guest
+#   --ksrc KSRC      library tree for the suite (make KSRC=...); default: the
+#                    Debian tree that matches the kernel (scripts/ksrc.sh
+#                    default-version: 6.1 below 6.8, 6.12 from 6.8 on)
+#   --baseline       compare with tests/baseline (as make check does):
+#                    known divergences of the guest's backend are XFAIL
+#   --timeout SECS   bound on the whole QEMU run (default 900)
+#   --smp N, --mem MB  guest size (default 1 CPU, 1024 MB)
+#   -v, --verbose    copy the guest console (kernel log) to stderr as it comes
+#
+# The suite is built with `make install` against the matching library,
+# packed with busybox into an initramfs, and run inside the guest by its own
+# runner (run_tests.sh over run_kselftest.sh) after loading irqbypass, kvm
+# (force_emulation_prefix=1), ccp and kvm-amd or kvm-intel.  The suite's TAP
+# comes out on stdout (a second serial port), everything else (kernel log,
+# progress) goes to stderr and build/vm/<kernel>/console.log.
+#
+# Exit status: the suite's (0 pass, 1 failures); 2 when the run could not be
+# done: bad arguments, no kernel, a kernel that does not boot or gives no
+# /dev/kvm, QEMU failing or exceeding --timeout.
+set -u
+
+SUITE=$(cd "$(dirname "$0")/.." && pwd)
+VMDIR=${VMTEST_DIR:-$SUITE/build/vm}
+
+kernel=debian:6.12 modules= accel=tcg cpu= append= ksrc= baseline=0
+timeout_s=900 smp=1 mem=1024 verbose=0
+run_args=()
+
+say() { echo "vmtest: $*" >&2; }
+die() { echo "vmtest: error: $*" >&2; exit 2; }
+usage() { sed -n '3,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=${2:?--kernel needs an argument}; shift 2 ;;
+	--modules) modules=${2:?--modules needs a directory}; shift 2 ;;
+	--accel) accel=${2:?--accel needs tcg or kvm}; shift 2 ;;
+	--cpu) cpu=${2:?--cpu needs a model}; shift 2 ;;
+	--append) append=${2?--append needs arguments}; shift 2 ;;
+	--ksrc) ksrc=${2:?--ksrc needs a tree}; shift 2 ;;
+	--baseline) baseline=1; shift ;;
+	--timeout) timeout_s=${2:?--timeout needs seconds}; shift 2 ;;
+	--smp) smp=${2:?}; shift 2 ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	-v|--verbose) verbose=1; shift ;;
+	-h|--help) usage 0 ;;
+	--) shift; run_args=("$@"); break ;;
+	*) echo "vmtest: unknown option '$1'" >&2; usage 2 >&2 ;;
+	esac
+done
+
+case "$accel" in
+tcg) cpu=${cpu:-max} ;;
+kvm) cpu=${cpu:-host}
+     [ -w /dev/kvm ] || die "--accel kvm: /dev/kvm is missing or not writable here" ;;
+*) die "--accel must be tcg or kvm, not '$accel'" ;;
+esac
+[[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
+
+"$SUITE/scripts/setup.sh" vm || die "missing packages (scripts/setup.sh vm)"
+BUSYBOX=/bin/busybox
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	die "$BUSYBOX is not the static busybox (apt-get install busybox-static)"
+
+# --- the kernel ------------------------------------------------------------
+
+# Newest linux-image-SERIES...-amd64 that apt can install, e.g. for 6.1
+# linux-image-6.1.0-56-amd64, for 6.12 linux-image-6.12.117+deb12-amd64.
+debian_pkg() {
+	local series=$1 re pkgs p
+	re="^linux-image-${series//./\\.}(\\.[0-9]+)?(-[0-9]+|\\+deb[0-9]+)?-amd64\$"
+	pkgs=$(apt-cache search --names-only "$re" 2>/dev/null | awk '{ print $1 }' | grep -E "$re")
+	if [ -z "$pkgs" ] && [ "$(id -u)" = 0 ]; then
+		say "no $series kernel in apt's lists; apt-get update"
+		apt-get update -qq >&2 || true
+		pkgs=$(apt-cache search --names-only "$re" 2>/dev/null | awk '{ print $1 }' | grep -E "$re")
+	fi
+	for p in $(echo "$pkgs" | sort -V -r); do
+		apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]' && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# Download (once) the package of debian:SERIES into $VMDIR/debs; print it.
+debian_deb() {
+	local series=$1 pkg deb
+	mkdir -p "$VMDIR/debs"
+	if pkg=$(debian_pkg "$series"); then
+		deb=$(ls "$VMDIR/debs/${pkg}"_*.deb 2>/dev/null | sort -V | tail -1)
+		if [ -z "$deb" ]; then
+			say "downloading $pkg"
+			(cd "$VMDIR/debs" && apt-get download "$pkg" >&2 2>/dev/null) ||
+			(cd "$VMDIR/debs" && apt-get download "$pkg" >&2) ||
+				die "apt-get download $pkg failed"
+			deb=$(ls "$VMDIR/debs/${pkg}"_*.deb | sort -V | tail -1)
+		fi
+	else
+		# No apt lists (offline): the newest package downloaded before.
+		deb=$(ls "$VMDIR"/debs/linux-image-"$series"[.+-]*-amd64_*.deb 2>/dev/null | sort -V | tail -1)
+		[ -n "$deb" ] || die "no Debian linux-image package for $series found by apt-cache, none cached in $VMDIR/debs"
+		say "apt knows no $series kernel; using the cached $(basename "$deb")"
+	fi
+	echo "$deb"
+}
+
+# Extract a kernel package once; set kimage, krel, moddir.
+use_deb() {
+	local deb=$1 dir
+	[ -r "$deb" ] || die "cannot read $deb"
+	dir=$VMDIR/kernels/$(basename "$deb" .deb)
+	if [ ! -e "$dir/.extracted" ]; then
+		say "extracting $(basename "$deb")"
+		rm -rf "$dir" && mkdir -p "$dir"
+		dpkg-deb -x "$deb" "$dir" || die "dpkg-deb -x $deb failed"
+		touch "$dir/.extracted"
+	fi
+	kimage=$(ls "$dir"/boot/vmlinuz-* 2>/dev/null | head -1)
+	[ -n "$kimage" ] || die "$deb has no boot/vmlinuz-*"
+	krel=${kimage##*/vmlinuz-}
+	moddir=
+	for d in "$dir/lib/modules/$krel" "$dir/usr/lib/modules/$krel"; do
+		[ -d "$d" ] && moddir=$d
+	done
+	kname=$(basename "$deb" .deb)
+}
+
+# The release string in a bzImage's setup header (kernel_version field).
+bzimage_release() {
+	local f=$1 off
+	[ "$(dd if="$f" bs=1 skip=$((0x202)) count=4 2>/dev/null)" = HdrS ] || return 1
+	off=$(od -An -tu2 -j $((0x20e)) -N2 "$f" | tr -d ' ')
+	dd if="$f" bs=1 skip=$((off + 0x200)) count=128 2>/dev/null | tr '\0' '\n' | head -1 | awk '{ print $1 }'
+}
+
+case "$kernel" in
+debian:*)
+	use_deb "$(debian_deb "${kernel#debian:}")" ;;
+*.deb)
+	use_deb "$kernel" ;;
+*)
+	[ -r "$kernel" ] || die "--kernel $kernel: no such file (a bzImage, a .deb, or debian:6.1/debian:6.12)"
+	kimage=$(cd "$(dirname "$kernel")" && pwd)/$(basename "$kernel")
+	krel=$(bzimage_release "$kimage") || die "$kernel is not a bzImage (no HdrS setup header)"
+	kname=bzimage-$krel
+	moddir=
+	if [ -n "$modules" ]; then
+		for d in "$modules/lib/modules/$krel" "$modules/$krel" "$modules"; do
+			[ -d "$d" ] && { moddir=$d; break; }
+		done
+		[ -n "$moddir" ] || die "--modules $modules is not a directory"
+	elif [ -d "/lib/modules/$krel" ]; then
+		moddir=/lib/modules/$krel
+	fi ;;
+esac
+case "$kernel" in debian:*|*.deb)
+	[ -n "$modules" ] && say "--modules is ignored for $kernel (the package has its modules)" ;;
+esac
+
+# --- the suite, built against the matching library ---------------------------
+
+if [ -z "$ksrc" ]; then
+	ksrc=debian:$("$SUITE/scripts/ksrc.sh" default-version "$krel")
+fi
+work=$VMDIR/$kname
+root=$work/root
+mkdir -p "$work"
+say "kernel $krel ($kimage), library $ksrc"
+
+rm -rf "$root" && mkdir -p "$root"
+make -s -C "$SUITE" KSRC="$ksrc" install INSTALL_PATH="$root/suite" >&2 ||
+	die "building the suite (make KSRC=$ksrc install) failed"
+
+# --- initramfs -------------------------------------------------------------
+# Shared libraries, not a static build: the VM runs the very binaries that
+# make install produced for the host (built as the kernel's selftests build
+# them), and the kselftest runner needs GNU timeout (--foreground) and
+# stdbuf, run_tests.sh needs bash: all dynamic, so their libraries (found
+# by ldd) come along anyway.
+
+# copy_elf FILE: FILE at the same path in the initramfs, with its libraries.
+copy_elf() {
+	local f lib
+	for f in "$@"; do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+		for lib in $(ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+}
+
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,modules,etc}
+cp "$BUSYBOX" "$root/bin/busybox"
+copy_elf /bin/bash /usr/bin/timeout /usr/bin/stdbuf
+[ -e /usr/libexec/coreutils/libstdbuf.so ] && copy_elf /usr/libexec/coreutils/libstdbuf.so
+for t in "$root"/suite/*/*; do
+	[ -f "$t" ] && [ -x "$t" ] && file -L "$t" | grep -q 'dynamically linked' || continue
+	for lib in $(ldd "$t" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"
+	done
+done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+
+# Modules: irqbypass, kvm, ccp, kvm-amd, kvm-intel and whatever they depend
+# on (modinfo -F depends), decompressed, in load order (dependencies first).
+declare -A modfile=() loaded=()
+modorder=()
+find_module() {
+	local name=$1 alt f
+	[ -n "${modfile[$name]+x}" ] && return 0
+	alt=$(echo "$name" | tr _ -)
+	f=$(find "$moddir" \( -name "$name.ko" -o -name "$name.ko.*" -o -name "$alt.ko" -o -name "$alt.ko.*" \) 2>/dev/null | head -1)
+	modfile[$name]=$f
+}
+add_module() {
+	local name dep
+	name=$(echo "$1" | tr - _)
+	[ -n "${loaded[$name]+x}" ] && return 0
+	loaded[$name]=1
+	find_module "$name"
+	[ -n "${modfile[$name]}" ] || return 0	# built in, or not built at all
+	for dep in $(modinfo -F depends "${modfile[$name]}" 2>/dev/null | tr , ' '); do
+		add_module "$dep"
+	done
+	modorder+=("$name")
+}
+if [ -n "$moddir" ]; then
+	for m in kvm_amd kvm_intel; do add_module "$m"; done
+	for name in "${modorder[@]}"; do
+		f=${modfile[$name]}
+		case "$f" in
+		*.ko.xz) xz -dc "$f" ;;
+		*.ko.zst) zstd -qdc "$f" ;;
+		*.ko.gz) gzip -dc "$f" ;;
+		*) cat "$f" ;;
+		esac > "$root/modules/$name.ko" || die "cannot decompress $f"
+		echo "$name" >> "$root/modules/order"
+	done
+	say "modules: ${modorder[*]:-none found in $moddir (built in?)}"
+else
+	say "no modules directory: KVM must be built into $kimage"
+fi
+: >> "$root/modules/order"
+
+# run_tests.sh with its arguments, quoted for bash.
+{
+	echo '#!/bin/bash'
+	printf 'exec bash /suite/kvm-msr-suite/run_tests.sh'
+	[ "$baseline" = 1 ] && printf ' --baseline /suite/kvm-msr-suite/baseline'
+	printf ' /suite'
+	[ ${#run_args[@]} -gt 0 ] && printf ' %q' "${run_args[@]}"
+	echo
+} > "$root/run-suite"
+
+cat > "$root/init" <<'EOF'
+#!/bin/busybox sh
+# kvm-msr-suite guest init (scripts/vmtest.sh).  ttyS0: console (kernel log,
+# these messages, the suite's stderr); ttyS1: the suite's stdout (TAP).
+/bin/busybox --install -s
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# What udev would add; the kselftest runner writes to /dev/stdout.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/shm /dev/pts /root
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /dev/shm
+say() { echo "vmtest-guest: $*" > /dev/console; }
+finish() { say "VMTEST-STATUS $1"; sync; poweroff -f; sleep 10; }
+say "VMTEST-BOOTED $(uname -r)"
+
+# MODULE.PARAM=VALUE words of the command line, as modprobe would pass them.
+params() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1\.\([^=]*=.*\)/\1/p" | tr '\n' ' '; }
+vendor=
+grep -qw svm /proc/cpuinfo && vendor=kvm_amd
+grep -qw vmx /proc/cpuinfo && vendor=kvm_intel
+for m in $(cat /modules/order); do
+	case "$m" in kvm_amd|kvm_intel) [ "$m" = "$vendor" ] || continue ;; esac
+	insmod /modules/$m.ko $(params $m) > /tmp/insmod.log 2>&1 ||
+		say "insmod $m $(params $m): $(cat /tmp/insmod.log)"
+done
+if [ ! -c /dev/kvm ]; then
+	say "VMTEST-NOKVM: no /dev/kvm (cpu flags: $(grep -wo 'svm\|vmx' /proc/cpuinfo | sort -u | tr '\n' ' ')vendor module: ${vendor:-none})"
+	dmesg | grep -i 'kvm\|svm\|vmx' | tail -20 > /dev/console
+	finish 2
+fi
+backend=$(/suite/kvm-msr-suite/backend.sh)
+say "VMTEST-KVM $backend force_emulation_prefix=$(cat /sys/module/kvm/parameters/force_emulation_prefix 2>/dev/null)"
+
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+cd /suite
+bash /run-suite > /dev/ttyS1 2> /dev/console
+rc=$?
+finish $rc
+EOF
+chmod +x "$root/init"
+
+initrd=$work/initramfs.cpio
+(cd "$root" && find . | cpio -o -H newc --quiet) > "$initrd" || die "cpio failed"
+say "initramfs $(du -h "$initrd" | cut -f1) ($initrd)"
+
+# --- boot ------------------------------------------------------------------
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 kvm.force_emulation_prefix=1 $append"
+console=$work/console.log
+: > "$console"
+
+# One QEMU at a time per tree (the machine is small; others share it).
+exec 9> "$VMDIR/.qemu.lock"
+flock -n 9 || { say "waiting for another vmtest run in this tree"; flock 9; }
+
+tail_pid=
+if [ "$verbose" = 1 ]; then
+	tail -n +1 -f "$console" >&2 &
+	tail_pid=$!
+fi
+
+say "booting $krel: qemu -accel $accel -cpu $cpu -smp $smp -m $mem (timeout ${timeout_s}s)"
+start=$(date +%s)
+# timeout is directly on QEMU, so nothing is left behind when it fires.
+timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem" \
+	-kernel "$kimage" -initrd "$initrd" -append "$cmdline" \
+	-chardev file,id=con,path="$console" -device isa-serial,chardev=con \
+	-chardev stdio,id=tap,signal=off -device isa-serial,chardev=tap \
+	< /dev/null
+qrc=$?
+elapsed=$(( $(date +%s) - start ))
+exec 9>&-
+[ -n "$tail_pid" ] && { sleep 0.2; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null; }
+
+status=$(sed -n 's/^vmtest-guest: VMTEST-STATUS \([0-9]*\).*/\1/p' "$console" | tr -d '\r' | tail -1)
+show_console() { say "last lines of $console:"; tail -n "${1:-30}" "$console" | tr -d '\r' | sed 's/^/  | /' >&2; }
+
+if [ "$verbose" = 0 ]; then
+	# The guest's own messages and the suite's stderr.
+	tr -d '\r' < "$console" | grep -v '^vmtest-guest: VMTEST-\(STATUS\|BOOTED\)' |
+		grep '^vmtest-guest: \|^run_tests.sh: ' | sed 's/^vmtest-guest: /vmtest: guest: /' >&2
+fi
+# Kernel warnings during the run are worth knowing about.
+tr -d '\r' < "$console" | grep -E '(WARNING|BUG|Oops|general protection|Call Trace)' |
+	head -5 | sed 's/^/vmtest: kernel log: /' >&2
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	show_console
+	die "QEMU did not finish within ${timeout_s}s (killed; --timeout to change)"
+fi
+if ! grep -q 'VMTEST-BOOTED' "$console"; then
+	show_console 40
+	die "kernel $krel did not boot to init (QEMU exit $qrc after ${elapsed}s); console: $console"
+fi
+if grep -q 'VMTEST-NOKVM' "$console"; then
+	[ -z "$moddir" ] && say "no KVM modules were given: --modules DIR (make modules_install INSTALL_MOD_PATH=DIR), or build KVM in"
+	die "kernel $krel booted but provides no /dev/kvm (see above; console: $console)"
+fi
+[ -n "$status" ] || { show_console; die "the guest stopped before the suite finished (QEMU exit $qrc); console: $console"; }
+say "done in ${elapsed}s: suite exit status $status ($krel, $(sed -n 's/^vmtest-guest: VMTEST-KVM \([^ ]*\).*/\1/p' "$console" | tr -d '\r'), accel $accel)"
+exit "$status"
