@@ -52,6 +52,29 @@ static const struct msr_filter_spec msr_compat_filter_specs[] = {
 	{ "rejected_deny_without_ranges", DENY, 0, { { 0 } } },
 };
 
+/*
+ * Lookup semantics (api.rst 4.97, x86.c:kvm_msr_allowed()), each shown on
+ * the probe indices.
+ */
+static const struct msr_filter_spec msr_semantic_filter_specs[] = {
+	{ "first_match_wins_per_access_type", 0, 2, {
+		{ W, 0x0, 0x10, 0xff },			/* allows writes of 0x3 ... */
+		{ R | W, 0x0, 0x10, 0x00 } } },		/* ... reads fall through: denied */
+	{ "range_end_is_exclusive", DENY, 2, {
+		{ R | W, 0x0, 0x3, 0x00 },		/* 0x0..0x2: 0x3 not covered */
+		{ R | W, 0x3, 0x1, 0xff } } },		/* 0x3 allowed by its own range */
+	{ "range_end_wraps_past_u32", 0, 1, {
+		{ R | W, 0xfffffff0, 0x20, 0x00 } } },	/* covers nothing */
+	{ "range_ending_at_u32_limit", 0, 1, {
+		{ R | W, 0xffffff00, 0x100, 0x00 } } },	/* end 0 wraps: nothing */
+	{ "range_across_x2apic_still_filters_outside", 0, 1, {
+		{ R | W, 0x7f0, 0x120, 0x00 } } },	/* 0x7ff and 0x900 denied */
+	{ "deny_default_with_unrelated_range", DENY, 1, {
+		{ R, 0x10000, 0x8, 0xff } } },
+	{ "bitmap_bit_order", DENY, 1, {
+		{ R | W, 0xdeadbee8, 0x10, 0x80 } } },	/* bit 7 of byte 0: 0xdeadbeef */
+};
+
 #undef R
 #undef W
 #undef DENY
@@ -76,6 +99,9 @@ static const struct msr_filter_probe msr_filter_probes[] = {
 
 #define MSR_FILTER_PROBES (sizeof(msr_filter_probes) / sizeof(msr_filter_probes[0]))
 #define MSR_FILTER_PROBE_MASK (KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN)
+
+#define MSR_SEMANTIC_FILTER_SPECS \
+	(sizeof(msr_semantic_filter_specs) / sizeof(msr_semantic_filter_specs[0]))
 
 #define MSR_COMPAT_FILTER_SPECS \
 	(sizeof(msr_compat_filter_specs) / sizeof(msr_compat_filter_specs[0]))
