@@ -36,7 +36,7 @@ groups=()
 for arg in "$@"; do
 	case "$arg" in
 	--check) check_only=1 ;;
-	-h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*)
 		if [ -z "${PKGS[$arg]+x}" ]; then
 			echo "setup.sh: unknown group '$arg' (known: ${!PKGS[*]})" >&2
