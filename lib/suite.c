@@ -68,16 +68,31 @@ static void suite_kvm_run_timeout(int sig)
 	_exit(KSFT_FAIL);
 }
 
-int suite_vcpu_run(struct kvm_vcpu *vcpu)
+static int suite_bounded(int (*run)(struct kvm_vcpu *vcpu), struct kvm_vcpu *vcpu)
 {
 	struct sigaction sa = { .sa_handler = suite_kvm_run_timeout };
 	int rc;
 
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(SUITE_KVM_RUN_TIMEOUT_S);
-	rc = _vcpu_run(vcpu);
+	rc = run(vcpu);
 	alarm(0);
 	return rc;
+}
+
+int suite_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	return suite_bounded(_vcpu_run, vcpu);
+}
+
+static int vcpu_run_ioctl(struct kvm_vcpu *vcpu)
+{
+	return __vcpu_run(vcpu);
+}
+
+int suite_vcpu_run_once(struct kvm_vcpu *vcpu)
+{
+	return suite_bounded(vcpu_run_ioctl, vcpu);
 }
 
 void suite_vcpu_run_ok(struct kvm_vcpu *vcpu)

@@ -26,6 +26,12 @@ void suite_init(int argc, char **argv);
  */
 int suite_vcpu_run(struct kvm_vcpu *vcpu);
 
+/*
+ * One KVM_RUN ioctl, bounded like suite_vcpu_run() but not retried on EINTR
+ * (for tests of immediate_exit and signals).
+ */
+int suite_vcpu_run_once(struct kvm_vcpu *vcpu);
+
 /* A diagnostic line ("# ..." on stderr, as TH_LOG); @ctx is unused. */
 void suite_report(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
