@@ -8,6 +8,10 @@
 #   make install INSTALL_PATH=dir
 #   make coverage                model line/branch coverage by the unit tests
 #   make clean
+#   make vmtest [KERNEL=debian:6.1|debian:6.12|bzImage|linux-image.deb] [MODULES=dir] [TEST=name]
+#                                the suite inside another kernel under QEMU (scripts/vmtest.sh)
+#   make matrix [KERNELS="host debian:6.1 debian:6.12"]
+#                                results table across kernels/backends (scripts/matrix.sh)
 #
 # The KVM selftests library (kvm_util, processor, ucall, kselftest harness...)
 # is built from KSRC's tools/testing/selftests/kvm with that tree's own
@@ -123,6 +127,21 @@ check: suite
 # by the unit tests.
 coverage: $(HDR_STAMP)
 	@$(SUITE)/scripts/coverage.sh $(KDIR) $(OUT)/usr/include $(OUT)/coverage
+
+# --- other kernels, under QEMU (never part of check: it boots VMs) --------
+# KSRC given on the command line is the library for the VM's suite too;
+# otherwise vmtest.sh picks the one that matches the kernel it boots.
+VMTEST_KSRC = $(if $(filter KSRC,$(KSRC_ORIGIN)),--ksrc $(KSRC))
+
+vmtest:
+	@$(SUITE)/scripts/vmtest.sh $(if $(KERNEL),--kernel $(KERNEL)) \
+		$(if $(MODULES),--modules $(MODULES)) $(VMTEST_KSRC) $(VMTEST_ARGS) \
+		$(if $(TEST),-- $(RUN_ARGS))
+
+matrix:
+	@$(SUITE)/scripts/matrix.sh $(KERNELS)
+
+.PHONY: vmtest matrix
 
 clean:
 	rm -rf $(B)

@@ -154,7 +154,9 @@ END {
 		if (r != b) { members[b] = members[b] " " r }
 		else whole[b] = 1
 	}
-	nfail = 0
+	nfail = 0; nxf = 0
+	for (c = 1; c <= ncol; c++) for (i = 1; i <= nrows; i++)
+		if (((c, rows[i]) in cell) && cell[c, rows[i]] == "xfail") { xcol[++nxf] = c; xrow[nxf] = rows[i] }
 	for (c = 1; c <= ncol; c++) for (i = 1; i <= nrows; i++) {
 		r = rows[i]
 		if (((c, r) in cell) && (cell[c, r] == "fail" || cell[c, r] == "xpass")) {
@@ -179,7 +181,11 @@ END {
 			printf "\n" > md
 		}
 	}
-	printf "\n≠: the result differs between columns.\n" > md
+	printf "| total |" > md; for (c = 1; c <= ncol; c++) printf " %s |", totals(c) > md
+	printf "\n\n≠: the result differs between columns.\n" > md
+	if (nxf) printf "\n## Known divergences (xfail)\n\n" > md
+	for (k = 1; k <= nxf; k++)
+		printf "- `%s` — %s (%s): %s\n", xrow[k], head[xcol[k]], backend[xcol[k]], why[xcol[k], xrow[k]] > md
 	for (c = 1; c <= ncol; c++) if (broken[c])
 		printf "\n**%s**: the run did not complete (exit %s); see %s.err.\n", colid[c], exitc[c], colid[c] > md
 	if (nfail) printf "\n## Failures\n" > md
@@ -193,7 +199,7 @@ END {
 	print "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kvm-msr-suite results</title><style>" > html
 	print "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}h1{font-size:1.4em}table.m{border-collapse:collapse}" > html
 	print ".m th,.m td{border:1px solid #ccc;padding:3px 10px;text-align:center}.m th{background:#f3f3f3;vertical-align:bottom}" > html
-	print ".m td.t{text-align:left;font-family:ui-monospace,monospace;font-size:13px}.m tr.g td{background:#eef2f7;font-weight:600}" > html
+	print ".m td.t{text-align:left;font-family:ui-monospace,monospace;font-size:13px}.m tr.g td{font-weight:600}.m tr.g td.t{background:#eef2f7}.m tr.tot td{border-top:2px solid #999;font-weight:600}" > html
 	print ".m tr.g td.t{font-family:ui-monospace,monospace}.m .sub{font-weight:400;color:#666;font-size:12px}" > html
 	print ".pass{background:#d9f2d9;color:#174d17}.fail{background:#f8c9c9;color:#7a0c0c;font-weight:700}.skip{background:#ececec;color:#555}" > html
 	print ".xfail{background:#fde9b8;color:#6b4b00}.xpass{background:#f4c3f4;color:#5c0a5c;font-weight:700}.none{color:#aaa}.err{background:#f8c9c9}" > html
@@ -219,7 +225,13 @@ END {
 			print "</tr>" > html
 		}
 	}
-	print "</table>" > html
+	printf "<tr class=\"tot\"><td class=\"t\">total</td>" > html
+	for (c = 1; c <= ncol; c++) printf "<td>%s</td>", esc(totals(c)) > html
+	print "</tr></table>" > html
+	if (nxf) print "<h2>Known divergences (xfail)</h2><ul>" > html
+	for (k = 1; k <= nxf; k++)
+		printf "<li><code>%s</code> &mdash; %s (%s): %s</li>\n", esc(xrow[k]), esc(head[xcol[k]]), esc(backend[xcol[k]]), esc(why[xcol[k], xrow[k]]) > html
+	if (nxf) print "</ul>" > html
 	for (c = 1; c <= ncol; c++) if (broken[c])
 		printf "<p class=\"fail\">%s: the run did not complete (exit %s); see %s.err.</p>\n", esc(colid[c]), esc(exitc[c]), esc(colid[c]) > html
 	if (nfail) print "<h2>Failures</h2>" > html
@@ -256,10 +268,18 @@ function gsummary(c, b,   n, i, m, k, st, cnt, s) {
 	if (!((c, b) in cell) && members[b] == "") return "-"
 	n = split(members[b], m, " ")
 	for (i = 1; i <= n; i++) if ((c, m[i]) in cell) cnt[cell[c, m[i]]]++
-	if ((c, b) in cell) cnt[cell[c, b]]++
 	s = ""
 	split("pass fail xfail xpass skip", k, " ")
 	for (i = 1; i <= 5; i++) if (cnt[k[i]]) s = s (s == "" ? "" : " ") cnt[k[i]] " " k[i]
+	# The binary itself failed (crash, timeout) besides its subtests.
+	if ((c, b) in cell) s = toupper(cell[c, b]) (why[c, b] != "" ? " (" why[c, b] ")" : "") (s == "" ? "" : "; ") s
+	return s == "" ? "-" : s
+}
+function totals(c,   i, cnt, k, s) {
+	if (broken[c]) return "error"
+	for (i = 1; i <= nrows; i++) if ((c, rows[i]) in cell) cnt[cell[c, rows[i]]]++
+	split("pass fail xfail xpass skip", k, " "); s = ""
+	for (i = 1; i <= 5; i++) if (cnt[k[i]]) s = s (s == "" ? "" : ", ") cnt[k[i]] " " k[i]
 	return s == "" ? "-" : s
 }
 function worst(c, b,   n, i, m, has) {
@@ -280,7 +300,7 @@ function mdcell(c, r, isgroup,   st) {
 	}
 	if (!((c, r) in cell)) return "-"
 	st = cell[c, r]
-	if (st == "fail") return "**FAIL** [" fid[c, r] "]"
+	if (st == "fail") return "**FAIL** [" fid[c, r] "]" (why[c, r] != "" ? " " mdesc(why[c, r]) : "")
 	if (st == "xpass") return "**XPASS** [" fid[c, r] "]"
 	return st
 }
@@ -294,7 +314,7 @@ function htcell(c, r, isgroup,   st, cls, txt, tip) {
 	}
 	if (!((c, r) in cell)) return "<td class=\"none\">&ndash;</td>"
 	st = cell[c, r]; tip = why[c, r] != "" ? " title=\"" esc(why[c, r]) "\"" : ""
-	if (st == "fail") return "<td class=\"fail\"" tip "><a href=\"#f" fid[c, r] "\">FAIL [" fid[c, r] "]</a></td>"
+	if (st == "fail") return "<td class=\"fail\"" tip "><a href=\"#f" fid[c, r] "\">FAIL [" fid[c, r] "]</a>" (isgroup && why[c, r] != "" ? " " esc(why[c, r]) : "") "</td>"
 	if (st == "xpass") return "<td class=\"xpass\"" tip "><a href=\"#f" fid[c, r] "\">XPASS [" fid[c, r] "]</a></td>"
 	if (st == "xfail") return "<td class=\"xfail\"" tip "><a href=\"#" colid[c] "-L" d1[c, r] "\">xfail</a></td>"
 	return "<td class=\"" st "\"" tip ">" st "</td>"

@@ -17,7 +17,9 @@
 #                    build tree itself (searched for kvm.ko)
 #   --accel tcg|kvm  default tcg (nested SVM emulated by QEMU: kvm_amd);
 #                    kvm needs a host whose /dev/kvm can run a full guest
-#   --cpu MODEL      QEMU CPU model (default: max with tcg, host with kvm)
+#   --cpu MODEL      QEMU CPU model (default: max with tcg, host with kvm); it
+#                    needs SVM or VMX, and x86-64-v2 (the selftests library is
+#                    built with -march=x86-64-v2: qemu64 gets SIGILL)
 #   --append ARGS    extra kernel command line; MODULE.PARAM=VALUE words are
 #                    also passed to the modules loaded inside the guest
 #   --ksrc KSRC      library tree for the suite (make KSRC=...); default: the
@@ -295,7 +297,9 @@ mkdir -p /dev/shm /dev/pts /root
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
 say() { echo "vmtest-guest: $*" > /dev/console; }
-finish() { say "VMTEST-STATUS $1"; sync; poweroff -f; sleep 10; }
+# Power off; should that fail, the builtin echo and exit still end the VM
+# (sysrq, or init exiting: panic=-1 reboots and QEMU runs with -no-reboot).
+finish() { say "VMTEST-STATUS $1"; sync; poweroff -f; echo o > /proc/sysrq-trigger; exit "$1"; }
 say "VMTEST-BOOTED $(uname -r)"
 
 # MODULE.PARAM=VALUE words of the command line, as modprobe would pass them.
@@ -309,7 +313,7 @@ for m in $(cat /modules/order); do
 		say "insmod $m $(params $m): $(cat /tmp/insmod.log)"
 done
 if [ ! -c /dev/kvm ]; then
-	say "VMTEST-NOKVM: no /dev/kvm (cpu flags: $(grep -wo 'svm\|vmx' /proc/cpuinfo | sort -u | tr '\n' ' ')vendor module: ${vendor:-none})"
+	say "VMTEST-NOKVM: no /dev/kvm (CPU flags: $(grep -wo 'svm\|vmx' /proc/cpuinfo | sort -u | tr '\n' ' ')vendor module for them: ${vendor:-none}; modules in the initramfs: $(cat /modules/order | tr '\n' ' '))"
 	dmesg | grep -i 'kvm\|svm\|vmx' | tail -20 > /dev/console
 	finish 2
 fi
@@ -374,8 +378,13 @@ if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	show_console
 	die "QEMU did not finish within ${timeout_s}s (killed; --timeout to change)"
 fi
+if [ ! -s "$console" ]; then
+	[ "$accel" = kvm ] && say "with --accel kvm, the host's KVM must run a full x86 guest (QEMU's message above)"
+	die "QEMU failed (exit $qrc) before the kernel printed anything"
+fi
 if ! grep -q 'VMTEST-BOOTED' "$console"; then
 	show_console 40
+	grep -m1 'Kernel panic' "$console" | tr -d '\r' | sed 's/^/vmtest: /' >&2
 	die "kernel $krel did not boot to init (QEMU exit $qrc after ${elapsed}s); console: $console"
 fi
 if grep -q 'VMTEST-NOKVM' "$console"; then
