@@ -192,7 +192,7 @@ END {
 	for (k = 1; k <= nfail; k++) {
 		c = fcol[k]; r = frow[k]
 		printf "\n### [%d] %s — %s (%s)\n\n%s.tap, lines %d–%d:\n\n```\n", k, r, head[c], backend[c], colid[c], d0[c, r], d1[c, r] > md
-		for (l = d0[c, r]; l <= d1[c, r]; l++) print line[c, l] > md
+		excerpt(c, r, 0)
 		printf "```\n" > md
 	}
 	# ---------------- HTML
@@ -206,7 +206,7 @@ END {
 	print "td a{color:inherit}tr.d td.t::after{content:\" \\2260\";color:#b00;font-weight:700}" > html
 	print "pre{background:#f7f7f7;border:1px solid #ddd;padding:6px;overflow-x:auto;font-size:12px}" > html
 	print ".log span{display:block}.log span:target{background:#fff3a0}.legend span{padding:1px 8px;margin-right:6px;border-radius:3px}" > html
-	print "details{margin:.4em 0}summary{cursor:pointer}</style></head><body>" > html
+	print "details{margin:.4em 0}summary{cursor:pointer}a.omit{color:#06c}</style></head><body>" > html
 	printf "<h1>kvm-msr-suite results</h1><p>%s. Each column is one kernel with its KVM backend; host is this machine&#39;s /dev/kvm, the others run under QEMU (scripts/vmtest.sh). Known divergences come from tests/baseline.</p>\n", esc(when) > html
 	print "<p class=\"legend\"><span class=\"pass\">pass</span><span class=\"fail\">FAIL</span><span class=\"skip\">skip</span><span class=\"xfail\">xfail (known divergence)</span><span class=\"xpass\">XPASS (listed, passed)</span><span class=\"none\">&ndash; not run</span> &#8800; results differ between columns</p>" > html
 	printf "<table class=\"m\"><tr><th style=\"text-align:left\">test</th>" > html
@@ -239,7 +239,7 @@ END {
 		c = fcol[k]; r = frow[k]
 		printf "<h3 id=\"f%d\">[%d] %s &mdash; %s (%s)</h3>", k, k, esc(r), esc(head[c]), esc(backend[c]) > html
 		printf "<p><a href=\"#%s-L%d\">%s.tap line %d</a></p><pre>", colid[c], d0[c, r], esc(colid[c]), d0[c, r] > html
-		for (l = d0[c, r]; l <= d1[c, r]; l++) print esc(line[c, l]) > html
+		excerpt(c, r, 1)
 		print "</pre>" > html
 	}
 	print "<h2>Logs</h2>" > html
@@ -251,6 +251,19 @@ END {
 	print "<script>function openlog(){var h=location.hash.slice(1),e=h&&document.getElementById(h);if(e){var d=e.closest(\"details\");if(d)d.open=true;e.scrollIntoView()}}window.addEventListener(\"hashchange\",openlog);openlog()</script>" > html
 	print "</body></html>" > html
 	exit (nfail > 0)
+}
+# A failure'"'"'s diagnostic lines; long ones keep their head (the first
+# mismatches) and tail (summary, assertion), the rest is in the log.
+function excerpt(c, r, ishtml,   a, z, l, out) {
+	a = d0[c, r]; z = d1[c, r]; out = ishtml ? html : md
+	for (l = a; l <= z; l++) {
+		if (z - a > 45 && l == a + 15) {
+			if (ishtml) printf "<a class=\"omit\" href=\"#%s-L%d\">[... %d lines: %s.tap lines %d&ndash;%d ...]</a>\n", colid[c], l, z - a - 39, colid[c], l, z - 25 > out
+			else printf "[... %d lines: %s.tap lines %d-%d ...]\n", z - a - 39, colid[c], l, z - 25 > out
+			l = z - 25; continue
+		}
+		print (ishtml ? esc(line[c, l]) : line[c, l]) > out
+	}
 }
 function differs(r,   c, v, first, any) {
 	first = ""
