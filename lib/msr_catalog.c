@@ -100,8 +100,9 @@ static __u64 efer_allowed(__u32 features)
 
 /*
  * x86.c:set_efer(): host bits from efer_reserved_bits, guest bits also
- * need guest CPUID, LME is locked while paging, LMA is kept from the
- * current EFER (wr_keep).
+ * need guest CPUID, LME is locked while paging, LMA is not taken from the
+ * written value but kept from the current EFER (wr_keep, wr_keep_current;
+ * the current EFER is rd_value).
  */
 static void resolve_efer(const struct msr_catalog_entry *e,
 			 const struct msr_vcpu_model *vm, struct msr_facts *f)
@@ -110,6 +111,8 @@ static void resolve_efer(const struct msr_catalog_entry *e,
 	f->host_wr_reserved = ~efer_allowed(vm->host_features);
 	f->wr_reserved = ~efer_allowed(vm->host_features & vm->guest_features);
 	f->wr_keep = ~MSR_CAT_EFER_LMA;
+	f->wr_keep_current = MSR_CAT_EFER_LMA;
+	f->rd_value = vm->efer;		/* a probed value replaces it */
 	if (vm->paging) {
 		f->wr_locked_mask = MSR_CAT_EFER_LME;
 		f->wr_locked_value = vm->efer & MSR_CAT_EFER_LME;

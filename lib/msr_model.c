@@ -532,7 +532,7 @@ static struct msr_outcome outcome_done(const struct msr_facts *f,
 		set_rdmsr_result(&o, cause == MSR_RULE_IGNORE_MSRS ? 0 : f->rd_value);
 	else if (cause == MSR_RULE_ACCESS_HANDLED) {
 		o.stored = true;
-		o.data = value & f->wr_keep;
+		o.data = (value & f->wr_keep) | (f->rd_value & f->wr_keep_current);
 	}
 	return o;
 }

@@ -254,6 +254,8 @@ struct msr_facts {
 	__u64 wr_locked_mask;		/* WRMSR faults unless the bits under */
 	__u64 wr_locked_value;		/* the mask equal these (EFER.LME) */
 	__u64 wr_keep;			/* bits of a written value KVM stores */
+	__u64 wr_keep_current;		/* bits KVM keeps from rd_value instead
+					 * (x86.c:set_efer(): EFER.LMA) */
 	bool wr_discarded;		/* a valid WRMSR changes nothing */
 	bool rd_passthrough;		/* RDMSR does not exit to KVM ... */
 	bool wr_passthrough;		/* ... WRMSR neither, unless filtered */

@@ -216,6 +216,43 @@ TEST(catalog_guest_access_rules)
 	}
 }
 
+/* x86.c:set_efer(): a guest WRMSR cannot set or clear LMA, KVM keeps it. */
+TEST(catalog_efer_write_keeps_lma)
+{
+	static struct msr_model_filter_state s;
+	static struct msr_catalog cat;
+	const struct {
+		const char *desc;
+		unsigned int vm;
+		__u64 value, stored;
+	} cases[] = {
+		{ "LMA cleared in long mode", 0, EFER_NOW & ~MSR_CAT_EFER_LMA, EFER_NOW },
+		{ "SCE toggled in long mode", 0, EFER_NOW ^ MSR_CAT_EFER_SCE,
+		  EFER_NOW ^ MSR_CAT_EFER_SCE },
+		{ "LMA set without paging", VM_NO_PAGING, MSR_CAT_EFER_LMA | MSR_CAT_EFER_LME,
+		  MSR_CAT_EFER_LME },
+	};
+	struct msr_vcpu_model vm;
+	struct msr_facts f;
+	size_t i;
+
+	msr_catalog_init(&cat);
+	msr_model_filter_state_init(&s);
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		struct access_case c = { .vm = cases[i].vm };
+		struct msr_outcome o;
+
+		vcpu_model(&c, &vm);
+		if (cases[i].vm & VM_NO_PAGING)
+			vm.efer = 0;
+		msr_catalog_facts(msr_catalog_find(&cat, MSR_CAT_EFER), &vm, &f);
+		o = msr_model_guest_access(&s, 0, &f, MSR_WRMSR, cases[i].value);
+		EXPECT_RESULT(MSR_RESULT_DONE, o.result, cases[i].desc);
+		EXPECT_FLAG(true, o.stored, cases[i].desc);
+		EXPECT_U64(cases[i].stored, o.data, cases[i].desc);
+	}
+}
+
 TEST(catalog_pat_every_memory_type)
 {
 	static struct msr_model_filter_state s;

@@ -130,6 +130,7 @@ TEST(guest_access_every_mask_and_reason)
 #define K_RESERVED	(1u << 5)	/* bit 63 reserved */
 #define K_DISCARDED	(1u << 6)
 #define K_KEEP_LOW	(1u << 7)	/* only bits 31:0 stored */
+#define K_KEEP_CURRENT	(1u << 8)	/* bit 10 kept from the current value */
 
 struct precedence_case {
 	const char *desc;
@@ -164,6 +165,10 @@ static void scenario(const struct precedence_case *c, struct msr_facts *f,
 		f->wr_reserved = 1ull << 63;
 	if (c->knobs & K_KEEP_LOW)
 		f->wr_keep = 0xffffffffull;
+	if (c->knobs & K_KEEP_CURRENT) {
+		f->wr_keep = ~(1ull << 10);
+		f->wr_keep_current = 1ull << 10;
+	}
 }
 
 TEST(guest_access_precedence)
@@ -216,6 +221,9 @@ TEST(guest_access_precedence)
 		{ "handled write stores the kept bits", 0x3, K_KEEP_LOW, MSR_WRMSR,
 		  VALUE, 0, MSR_RESULT_DONE, MSR_RULE_ACCESS_HANDLED,
 		  MSR_RULE_ACCESS_HANDLED, VALUE & 0xffffffffull, true },
+		{ "handled write keeps a bit of the current value", 0x3, K_KEEP_CURRENT,
+		  MSR_WRMSR, VALUE ^ (1ull << 10), 0, MSR_RESULT_DONE,
+		  MSR_RULE_ACCESS_HANDLED, MSR_RULE_ACCESS_HANDLED, VALUE, true },
 		{ "discarded write succeeds", 0x3, K_DISCARDED, MSR_WRMSR, VALUE, all,
 		  MSR_RESULT_DONE, MSR_RULE_ACCESS_WRITE_DISCARDED,
 		  MSR_RULE_ACCESS_WRITE_DISCARDED, 0, false },
