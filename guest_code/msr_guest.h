@@ -3,17 +3,28 @@
  * The guest payload: an interpreter of RDMSR/WRMSR sequences.
  *
  * The host writes a program (a list of operations) into guest memory and
- * runs the vCPU; the guest executes every operation with the library's
- * exception fixup, records per operation the value read or the exception
- * vector, then syncs with the host (GUEST_SYNC) and waits for the next
- * program.  One payload serves the conformance matrix, the ioctl tests and
+ * runs the vCPU; the guest executes every operation with exception fixup,
+ * records per operation the value read or the exception vector, then tells
+ * the host it is done and waits for the next program.  One payload serves the conformance matrix, the ioctl tests and
  * the fuzzers.
  *
  * "retired" per operation proves that execution continued exactly after the
- * instruction: KVM_ASM_SAFE's fixup only lands on the instruction's own
- * address, and the guest sets retired only by running the code after it.  A
- * double execution shows as an extra exit on the host, a skipped one as a
- * missing exit or a wrong value.
+ * instruction: the fixup only lands on its own label after the instruction,
+ * and retired is set only by the instruction that follows it.  A double
+ * execution shows as an extra exit on the host, a skipped one as a missing
+ * exit or a wrong value.
+ *
+ * A program ends with GUEST_SYNC(nops), or, after guest_msr_prog_done_port(),
+ * with a plain OUT to GUEST_MSR_DONE_PORT; guest_msr_run() takes both.
+ *
+ * Speed: guest instructions are expensive on some backends (PVM emulates
+ * guest kernel code; a memory access costs microseconds), so the loop does
+ * two to four memory accesses per operation, a #GP takes a short path
+ * (guest_msr_gp_entry: the library's fixup protocol, without its generic
+ * handler), and the done port spares the ucall (hundreds of microseconds
+ * of guest code there).  The host finds the operation an MSR exit belongs
+ * to from the results written so far (guest_msr_current_op()), not from a
+ * per-operation store.
  */
 #ifndef KVM_MSR_SUITE_MSR_GUEST_H
 #define KVM_MSR_SUITE_MSR_GUEST_H
@@ -37,17 +48,32 @@ struct guest_msr_op {
 	uint64_t value;			/* EDX:EAX for WRMSR */
 };
 
+/*
+ * vector and retired are written by one 16-bit store once the operation is
+ * over; before that they hold GUEST_MSR_NOT_RUN and 0.
+ */
 struct guest_msr_result {
-	uint64_t value;			/* EDX:EAX after RDMSR */
+	uint64_t value;			/* EDX:EAX after RDMSR (WRMSR: not written) */
 	uint8_t vector;			/* exception vector, 0 if none */
 	uint8_t retired;		/* the code after the instruction ran */
+	uint8_t pad[6];
 };
+
+#define GUEST_MSR_NOT_RUN	0xff	/* result.vector before the op ran */
+
+/* Port of the OUT that ends a program (not the ucall port, 0x1000). */
+#define GUEST_MSR_DONE_PORT	0x4d53
 
 #define GUEST_MSR_MAX_OPS	8192
 
 struct guest_msr_program {
 	uint32_t nops;
-	uint32_t executed;		/* operations the guest went through */
+	uint32_t executed;		/* nops once the guest is done; during an MSR
+					 * exit, the operation being executed (set by
+					 * the host) */
+	uint32_t done_port;		/* end with an OUT to GUEST_MSR_DONE_PORT
+					 * instead of GUEST_SYNC */
+	uint32_t pad;
 	struct guest_msr_op ops[GUEST_MSR_MAX_OPS];
 	struct guest_msr_result results[GUEST_MSR_MAX_OPS];
 };
@@ -66,6 +92,8 @@ const char *guest_msr_op_kind_str(uint32_t kind);
 
 /* Guest side. */
 void guest_msr_interpreter(struct guest_msr_program *prog);
+/* #GP entry point installed by guest_msr_vcpu_create() (IDT vector 13). */
+extern char guest_msr_gp_entry[];
 
 /* Host side: one VM with one vCPU running the interpreter. */
 struct guest_msr_vcpu {
@@ -74,11 +102,18 @@ struct guest_msr_vcpu {
 	struct guest_msr_program *prog;	/* host view of the guest's program */
 };
 
+/*
+ * Creates the VM and vCPU, sets up exception handling and installs the
+ * short #GP path (anything that is not one of the interpreter's fixups goes
+ * on to the library's handler).
+ */
 void guest_msr_vcpu_create(struct guest_msr_vcpu *g);
 void guest_msr_vcpu_free(struct guest_msr_vcpu *g);
 
 /* Program building. */
 void guest_msr_prog_clear(struct guest_msr_vcpu *g);
+/* End every program with the done port (true) or GUEST_SYNC (false, default). */
+void guest_msr_prog_done_port(struct guest_msr_vcpu *g, bool on);
 void guest_msr_prog_add(struct guest_msr_vcpu *g, uint32_t kind, uint32_t index,
 			uint64_t value);
 
@@ -88,10 +123,13 @@ void guest_msr_prog_add(struct guest_msr_vcpu *g, uint32_t kind, uint32_t index,
  */
 typedef void (*guest_msr_exit_fn)(struct kvm_run *run, uint32_t op, void *ctx);
 
+/* The operation the guest is executing: the first one without a result. */
+uint32_t guest_msr_current_op(const struct guest_msr_vcpu *g, uint32_t from);
+
 /*
  * Run the program to its end (every KVM_RUN bounded).  MSR exits go to
  * @on_exit; with @on_exit NULL any MSR exit fails the test.  Any other exit
- * than the final sync fails the test, naming it.
+ * than the program's end (done port or GUEST_SYNC) fails the test, naming it.
  */
 void guest_msr_run(struct guest_msr_vcpu *g, guest_msr_exit_fn on_exit, void *ctx);
 
