@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msr_host.h"
+#include "msr_probe.h"
+
+#define HOST_MSR_APIC_BASE	0x0000001bu
+#define HOST_APIC_BASE_EXTD	(1ull << 10)
+#define HOST_CR0_PG		(1ull << 31)
+
+/* KVM backends in /sys/module; -1: no SVM/VMX of its own (host CPU's vendor). */
+static const struct {
+	const char *module;
+	int vendor;
+} backends[] = {
+	{ "kvm_intel", MSR_VENDOR_INTEL },
+	{ "kvm_amd", MSR_VENDOR_AMD },
+	{ "kvm_pvm", -1 },
+};
+
+static bool module_loaded(const char *name)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* /proc/cpuinfo value of the first "key" line, "" if none. */
+static void cpuinfo_value(const char *key, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	size_t klen = strlen(key);
+	char line[8192];
+
+	out[0] = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *v = strchr(line, ':');
+
+		if (strncmp(line, key, klen) || !v)
+			continue;
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		snprintf(out, len, "%s", v);
+		out[strcspn(out, "\n")] = 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
+void msr_host_info_get(struct msr_host_info *h)
+{
+	unsigned int i;
+
+	memset(h, 0, sizeof(*h));
+	cpuinfo_value("vendor_id", h->cpu_vendor, sizeof(h->cpu_vendor));
+	h->known_vendor = !strcmp(h->cpu_vendor, "GenuineIntel") ||
+			  !strcmp(h->cpu_vendor, "AuthenticAMD") ||
+			  !strcmp(h->cpu_vendor, "HygonGenuine");
+	h->vendor = strcmp(h->cpu_vendor, "GenuineIntel") ? MSR_VENDOR_AMD : MSR_VENDOR_INTEL;
+	h->vendor_source = "host CPU (/proc/cpuinfo vendor_id)";
+	snprintf(h->backend, sizeof(h->backend), "unknown");
+
+	for (i = 0; i < ARRAY_SIZE(backends); i++) {
+		if (!module_loaded(backends[i].module))
+			continue;
+		snprintf(h->backend, sizeof(h->backend), "%s", backends[i].module);
+		if (backends[i].vendor >= 0) {
+			h->vendor = backends[i].vendor;
+			h->vendor_source = "KVM vendor module";
+		}
+		break;
+	}
+}
+
+/* A CPUID feature bit: leaf, subleaf, register (0 EAX .. 3 EDX), bit. */
+struct cpuid_bit {
+	__u32 feature;		/* MSR_FEAT_* */
+	__u32 function, index;
+	__u8 reg, bit;
+	const char *flag;	/* /proc/cpuinfo name of the same feature */
+};
+
+enum { R_EAX, R_EBX, R_ECX, R_EDX };
+
+static const struct cpuid_bit feature_bits[] = {
+	{ MSR_FEAT_LM,        0x80000001, 0, R_EDX, 29, "lm" },
+	{ MSR_FEAT_NX,        0x80000001, 0, R_EDX, 20, "nx" },
+	{ MSR_FEAT_SVM,       0x80000001, 0, R_ECX, 2,  "svm" },
+	{ MSR_FEAT_FFXSR,     0x80000001, 0, R_EDX, 25, "fxsr_opt" },
+	{ MSR_FEAT_AUTOIBRS,  0x80000021, 0, R_EAX, 8,  "auto_ibrs" },
+	{ MSR_FEAT_RDTSCP,    0x80000001, 0, R_EDX, 27, "rdtscp" },
+	{ MSR_FEAT_RDPID,     0x00000007, 0, R_ECX, 22, "rdpid" },
+	{ MSR_FEAT_ARCH_CAPS, 0x00000007, 0, R_EDX, 29, "arch_capabilities" },
+	{ MSR_FEAT_IBPB,      0x00000007, 0, R_EDX, 26, "ibpb" },	/* SPEC_CTRL */
+	{ MSR_FEAT_IBPB,      0x80000008, 0, R_EBX, 12, NULL },		/* AMD_IBPB */
+	{ MSR_FEAT_SBPB,      0x80000021, 0, R_EAX, 27, "sbpb" },
+	{ MSR_FEAT_FLUSH_L1D, 0x00000007, 0, R_EDX, 28, "flush_l1d" },
+};
+
+static const struct kvm_cpuid_entry2 *cpuid_entry(const struct kvm_cpuid2 *c,
+						   __u32 function, __u32 index)
+{
+	__u32 i;
+
+	for (i = 0; c && i < c->nent; i++) {
+		if (c->entries[i].function == function && c->entries[i].index == index)
+			return &c->entries[i];
+	}
+	return NULL;
+}
+
+static bool cpuid_has(const struct kvm_cpuid2 *c, const struct cpuid_bit *b)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_entry(c, b->function, b->index);
+	const __u32 regs[] = { e ? e->eax : 0, e ? e->ebx : 0, e ? e->ecx : 0, e ? e->edx : 0 };
+
+	return (regs[b->reg] >> b->bit) & 1;
+}
+
+/* " flag " in the flags line. */
+static bool flags_have(const char *flags, const char *flag)
+{
+	size_t n = strlen(flag);
+	const char *p;
+
+	for (p = strstr(flags, flag); p; p = strstr(p + 1, flag)) {
+		if ((p == flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+			return true;
+	}
+	return false;
+}
+
+/* cpuid.h: Intel, Centaur and Zhaoxin count as Intel-compatible. */
+static bool guest_vendor_intel_compatible(const struct kvm_cpuid2 *c)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_entry(c, 0, 0);
+	char v[13] = "";
+
+	if (e) {
+		memcpy(v, &e->ebx, 4);
+		memcpy(v + 4, &e->edx, 4);
+		memcpy(v + 8, &e->ecx, 4);
+	}
+	return !strcmp(v, "GenuineIntel") || !strcmp(v, "CentaurHauls") ||
+	       !strcmp(v, "  Shanghai  ");
+}
+
+static bool read_bool_param(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return c == 'Y' || c == '1';
+}
+
+void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
+			      struct kvm_vcpu *vcpu)
+{
+	static char flags[8192];
+	struct kvm_sregs sregs;
+	uint64_t efer = 0, apic_base = 0;
+	unsigned int i;
+
+	msr_vcpu_model_init(m, h->vendor);
+	cpuinfo_value("flags", flags, sizeof(flags));
+	m->guest_features = 0;
+	m->host_features = 0;
+	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
+		if (cpuid_has(vcpu->cpuid, &feature_bits[i]))
+			m->guest_features |= feature_bits[i].feature;
+		if (feature_bits[i].flag && flags_have(flags, feature_bits[i].flag))
+			m->host_features |= feature_bits[i].feature;
+	}
+	m->guest_intel_compatible = guest_vendor_intel_compatible(vcpu->cpuid);
+	m->host_tsc_aux = flags_have(flags, "rdtscp") || flags_have(flags, "rdpid");
+	m->va_bits = flags_have(flags, "la57") ? 57 : 48;
+
+	TEST_ASSERT(msr_ioctl_one(vcpu->fd, KVM_GET_MSRS, MSR_CAT_EFER, &efer) == 1,
+		    "KVM_GET_MSRS of MSR_EFER failed");
+	m->efer = efer;
+	vcpu_sregs_get(vcpu, &sregs);
+	m->paging = sregs.cr0 & HOST_CR0_PG;
+	m->x2apic_mode = msr_ioctl_one(vcpu->fd, KVM_GET_MSRS, HOST_MSR_APIC_BASE, &apic_base) == 1 &&
+			 (apic_base & HOST_APIC_BASE_EXTD);
+	/*
+	 * IA32_FMASK bits 63:32 are reserved on Intel (the uret MSR write
+	 * fails); the APM does not say that AMD CPUs fault on them, so no
+	 * reserved bits are assumed there.
+	 */
+	m->sfmask_reserved = h->vendor == MSR_VENDOR_INTEL ? 0xffffffff00000000ull : 0;
+	m->ignore_msrs = read_bool_param("/sys/module/kvm/parameters/ignore_msrs");
+}
+
+int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *m,
+			    const struct msr_host_info *h)
+{
+	return snprintf(buf, len,
+			"backend %s, vendor %s from the %s (vendor_id %s)%s; guest CPUID features %#x, "
+			"host features %#x, EFER %#llx, %s, va_bits %u, ignore_msrs %d",
+			h->backend, h->vendor == MSR_VENDOR_INTEL ? "Intel" : "AMD",
+			h->vendor_source, h->cpu_vendor,
+			h->known_vendor ? "" : " (unknown vendor, AMD assumed)",
+			m->guest_features, m->host_features, (unsigned long long)m->efer,
+			m->x2apic_mode ? "x2APIC" : "xAPIC", m->va_bits, m->ignore_msrs);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vCPU model (struct msr_vcpu_model, lib/msr_catalog.h) of a real vCPU
+ * on this host: what the model needs to know about the vendor module, the
+ * host CPU, the guest CPUID the library set and the vCPU's current mode.
+ *
+ * Vendor: the KVM backend (/sys/module: kvm_intel, kvm_amd, or another one
+ * such as kvm_pvm).  With kvm_intel or kvm_amd the vendor is that module's.
+ * Any other backend has no SVM/VMX of its own; the vendor is then the host
+ * CPU's (/proc/cpuinfo vendor_id), so the vendor-specific facts the catalog
+ * derives from it (MSR pass-through on SVM/VMX) are SVM's or VMX's: where
+ * the backend differs, the suite reports a divergence (see
+ * tests/baseline/) instead of guessing what the backend does.
+ */
+#ifndef KVM_MSR_SUITE_MSR_HOST_H
+#define KVM_MSR_SUITE_MSR_HOST_H
+
+#include "compat.h"
+#include "msr_catalog.h"
+
+struct msr_host_info {
+	char backend[32];		/* kvm_intel, kvm_amd, kvm_pvm, ... */
+	char cpu_vendor[16];		/* /proc/cpuinfo vendor_id */
+	enum msr_vendor vendor;		/* what the model is told */
+	const char *vendor_source;	/* why: "KVM module" or "host CPU" */
+	bool known_vendor;		/* cpu_vendor is Intel- or AMD-like */
+};
+
+void msr_host_info_get(struct msr_host_info *h);
+
+/*
+ * Fill @m for @vcpu: vendor as above, guest CPUID features from the vCPU's
+ * CPUID, host features from /proc/cpuinfo, EFER / CR0.PG / x2APIC mode from
+ * the vCPU's current state (KVM_GET_MSRS, KVM_GET_SREGS), kvm.ignore_msrs.
+ */
+void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
+			      struct kvm_vcpu *vcpu);
+
+/* One line saying where each input came from, for the test log. */
+int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *m,
+			    const struct msr_host_info *h);
+
+#endif
