@@ -26,7 +26,9 @@
 #                    Debian tree that matches the kernel (scripts/ksrc.sh
 #                    default-version: 6.1 below 6.8, 6.12 from 6.8 on)
 #   --baseline       compare with tests/baseline (as make check does):
-#                    known divergences of the guest's backend are XFAIL
+#                    known divergences of the guest's backend are XFAIL; with
+#                    --accel tcg also those of QEMU's emulated CPU below it
+#                    (tests/baseline/<backend>-qemu-tcg.txt)
 #   --timeout SECS   bound on the whole QEMU run (default 900)
 #   --smp N, --mem MB  guest size (default 1 CPU, 1024 MB)
 #   -v, --verbose    copy the guest console (kernel log) to stderr as it comes
@@ -269,9 +271,21 @@ else
 fi
 : >> "$root/modules/order"
 
-# run_tests.sh with its arguments, quoted for bash.
+# run_tests.sh with its arguments, quoted for bash.  Under TCG the "CPU"
+# below the guest's KVM is QEMU's emulation: what it does differently from
+# hardware (tests/baseline/<backend>-qemu-tcg.txt) is added to the VM's copy
+# of <backend>.txt, which run_tests.sh reads.
 {
 	echo '#!/bin/bash'
+	if [ "$baseline" = 1 ] && [ "$accel" = tcg ]; then
+		cat <<-'EOS'
+		b=$(/suite/kvm-msr-suite/backend.sh) d=/suite/kvm-msr-suite/baseline
+		if [ -r "$d/$b-qemu-tcg.txt" ]; then
+		    echo "# --- vmtest.sh --accel tcg: $b-qemu-tcg.txt (QEMU's emulated CPU) ---" >> "$d/$b.txt"
+		    cat "$d/$b-qemu-tcg.txt" >> "$d/$b.txt"
+		fi
+		EOS
+	fi
 	printf 'exec bash /suite/kvm-msr-suite/run_tests.sh'
 	[ "$baseline" = 1 ] && printf ' --baseline /suite/kvm-msr-suite/baseline'
 	printf ' /suite'
