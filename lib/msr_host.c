@@ -61,7 +61,7 @@ void msr_host_info_get(struct msr_host_info *h)
 			  !strcmp(h->cpu_vendor, "AuthenticAMD") ||
 			  !strcmp(h->cpu_vendor, "HygonGenuine");
 	h->vendor = strcmp(h->cpu_vendor, "GenuineIntel") ? MSR_VENDOR_AMD : MSR_VENDOR_INTEL;
-	h->vendor_source = "host CPU (/proc/cpuinfo vendor_id)";
+	h->vendor_source = "host CPU";
 	snprintf(h->backend, sizeof(h->backend), "unknown");
 
 	for (i = 0; i < ARRAY_SIZE(backends); i++) {
@@ -201,7 +201,7 @@ int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *
 			    const struct msr_host_info *h)
 {
 	return snprintf(buf, len,
-			"backend %s, vendor %s from the %s (vendor_id %s)%s; guest CPUID features %#x, "
+			"backend %s, vendor %s from the %s (/proc/cpuinfo vendor_id %s)%s; guest CPUID features %#x, "
 			"host features %#x, EFER %#llx, %s, va_bits %u, ignore_msrs %d",
 			h->backend, h->vendor == MSR_VENDOR_INTEL ? "Intel" : "AMD",
 			h->vendor_source, h->cpu_vendor,
