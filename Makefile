@@ -7,6 +7,7 @@
 #   make check                   unit tests + suite against the backend baseline
 #   make install INSTALL_PATH=dir
 #   make coverage                model line/branch coverage by the unit tests
+#   make bench                   build and run the benchmarks (bench/)
 #   make clean
 #   make vmtest [KERNEL=debian:6.1|debian:6.12|bzImage|linux-image.deb] [MODULES=dir] [TEST=name]
 #                                the suite inside another kernel under QEMU (scripts/vmtest.sh)
@@ -51,6 +52,7 @@ KVM_DIR := $(KDIR)/tools/testing/selftests/kvm
 TESTS := $(patsubst tests/%.c,%,$(wildcard tests/*.c))
 COMPAT32 := $(patsubst tests/compat32/%.c,%,$(wildcard tests/compat32/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
+BENCH := $(patsubst bench/%.c,%,$(wildcard bench/*.c))
 
 # The tree's own selftests build, with our wrapper (lib/selftests.mk) on top.
 # suite-cflags says what the tree's library provides (scripts/ksrc.sh cflags).
@@ -123,6 +125,10 @@ check: suite
 	$(call install_tree,$(OUT)/check,y)
 	@$(OUT)/check/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(OUT)/check $(RUN_ARGS)
 
+# Benchmarks (bench/*.c), built with the suite, run one after the other.
+bench: suite
+	@for b in $(BENCH); do echo "  BENCH    $$b"; $(SUITE_OUT)/bench/$$b || exit 1; done
+
 # Line/branch coverage of the model (lib/msr_model.c, lib/msr_catalog.c)
 # by the unit tests.
 coverage: $(HDR_STAMP)
@@ -149,4 +155,4 @@ clean:
 print-%:
 	@echo '$($*)'
 
-.PHONY: all suite install run_tests check coverage clean
+.PHONY: all suite install run_tests check coverage bench clean

@@ -540,7 +540,7 @@ static bool may_print(struct mx_session *s)
 {
 	unsigned int limit = s->res->print_limit ? s->res->print_limit : MX_MAX_PRINTED;
 
-	return s->res->printed++ < limit;
+	return s->res->printed++ < limit && !s->res->silent;
 }
 
 static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_check check,
@@ -1301,8 +1301,10 @@ void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result
 
 	TEST_ASSERT(shared != MAP_FAILED && n >= 1 && n <= MX_WORKERS, "mmap of %u results", n);
 	memset(shared, 0, n * sizeof(*shared));
-	for (w = 0; w < n; w++)
+	for (w = 0; w < n; w++) {
 		shared[w].print_limit = res->print_limit ? res->print_limit : MX_MAX_PRINTED / n;
+		shared[w].silent = res->silent;
+	}
 	fflush(NULL);
 	for (w = 1; w < n; w++) {
 		pids[w] = fork();
@@ -1336,7 +1338,7 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 	TEST_ASSERT(vm, "out of memory");
 	mx_vm_create(vm);
 	mx_run_share(vm, arg, w, n, res);
-	if (res->failures && !w) {
+	if (res->failures && !w && !res->silent) {
 		char model[512];
 
 		msr_vcpu_model_describe(model, sizeof(model), &vm->model, &vm->host);

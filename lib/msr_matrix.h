@@ -124,6 +124,7 @@ struct mx_result {
 	unsigned int printed;		/* failing checks seen (printed up to the limit) */
 	unsigned int fail_count[MSR_CATALOG_SIZE][2][MX_CHECKS];
 	unsigned int print_limit;	/* 0: MX_MAX_PRINTED */
+	bool silent;			/* count failing checks, print none */
 };
 
 /* Every failing check of @r counted by MSR, access and check (none: nothing). */

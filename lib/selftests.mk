@@ -44,13 +44,17 @@ SUITE_LIB_OBJS := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%.o,$(SUITE_LIB_SRCS)) \
 		  $(SUITE_OUT)/gen/msr_names.o
 SUITE_TESTS := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%,$(wildcard $(SUITE)/tests/*.c))
 SUITE_UNIT_TESTS := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%,$(wildcard $(SUITE)/tests/unit/*.c))
+SUITE_BENCH := $(patsubst $(SUITE)/%.c,$(SUITE_OUT)/%,$(wildcard $(SUITE)/bench/*.c))
 
 # 32-bit helpers of the compat ioctl tests: static -m32 programs on the UAPI
 # headers alone (no library), installed next to the tests that run them.
 SUITE_COMPAT32 := $(patsubst $(SUITE)/tests/compat32/%.c,$(SUITE_OUT)/tests/%,\
 		    $(wildcard $(SUITE)/tests/compat32/*.c))
 
-suite: $(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_COMPAT32)
+suite: $(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_COMPAT32) $(SUITE_BENCH)
+	@:
+
+bench: $(SUITE_BENCH)
 	@:
 
 $(SUITE_COMPAT32): $(SUITE_OUT)/tests/%: $(SUITE)/tests/compat32/%.c $(SUITE)/lib/msr_filter_specs.h
@@ -76,7 +80,7 @@ $(SUITE_OUT)/%.o: $(SUITE)/%.c $(SUITE)/lib/selftests.mk
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(CPPFLAGS) $(TARGET_ARCH) -c $< -o $@
 
-$(SUITE_TESTS) $(SUITE_UNIT_TESTS): $(SUITE_OUT)/%: $(SUITE)/%.c \
+$(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_BENCH): $(SUITE_OUT)/%: $(SUITE)/%.c \
 		$(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< \
@@ -89,4 +93,4 @@ print-%:
 
 -include $(wildcard $(SUITE_OUT)/*/*.d $(SUITE_OUT)/*/*/*.d)
 
-.PHONY: suite
+.PHONY: suite bench
