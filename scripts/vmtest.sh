@@ -29,7 +29,10 @@
 #                    known divergences of the guest's backend are XFAIL; with
 #                    --accel tcg also those of QEMU's emulated CPU below it
 #                    (tests/baseline/<backend>-qemu-tcg.txt)
-#   --timeout SECS   bound on the whole QEMU run (default 900)
+#   --timeout SECS   bound on the whole QEMU run (default: 120 s for booting
+#                    plus the suite's per-binary timeout (tests/settings) for
+#                    each binary, so a hanging test is reported as a TIMEOUT
+#                    by the runner before the VM is killed)
 #   --smp N, --mem MB  guest size (default 1 CPU, 1024 MB)
 #   -v, --verbose    copy the guest console (kernel log) to stderr as it comes
 #
@@ -49,7 +52,7 @@ SUITE=$(cd "$(dirname "$0")/.." && pwd)
 VMDIR=${VMTEST_DIR:-$SUITE/build/vm}
 
 kernel=debian:6.12 modules= accel=tcg cpu= append= ksrc= baseline=0
-timeout_s=900 smp=1 mem=1024 verbose=0
+timeout_s= smp=1 mem=1024 verbose=0
 run_args=()
 
 say() { echo "vmtest: $*" >&2; }
@@ -81,7 +84,7 @@ kvm) cpu=${cpu:-host}
      [ -w /dev/kvm ] || die "--accel kvm: /dev/kvm is missing or not writable here" ;;
 *) die "--accel must be tcg or kvm, not '$accel'" ;;
 esac
-[[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
+[ -z "$timeout_s" ] || [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
 
 "$SUITE/scripts/setup.sh" vm || die "missing packages (scripts/setup.sh vm)"
 BUSYBOX=/bin/busybox
@@ -347,7 +350,14 @@ initrd=$work/initramfs.cpio
 say "initramfs $(du -h "$initrd" | cut -f1) ($initrd)"
 
 # --- boot ------------------------------------------------------------------
-cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 kvm.force_emulation_prefix=1 $append"
+if [ -z "$timeout_s" ]; then
+	per=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$root/suite/kvm-msr-suite/settings" 2>/dev/null)
+	n=$(grep -c . "$root/suite/kselftest-list.txt" 2>/dev/null)
+	timeout_s=$(( 120 + ${per:-45} * ${n:-1} ))
+fi
+loglevel=4
+[ "$verbose" = 1 ] && loglevel=7
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=$loglevel kvm.force_emulation_prefix=1 $append"
 console=$work/console.log
 : > "$console"
 
