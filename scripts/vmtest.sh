@@ -163,7 +163,8 @@ bzimage_release() {
 
 case "$kernel" in
 debian:*)
-	use_deb "$(debian_deb "${kernel#debian:}")" ;;
+	deb=$(debian_deb "${kernel#debian:}") || exit 2	# it said why
+	use_deb "$deb" ;;
 *.deb)
 	use_deb "$kernel" ;;
 *)
