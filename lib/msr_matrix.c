@@ -436,6 +436,12 @@ static void mx_log(const char *fmt, ...)
 	mx_text_flush(&t);
 }
 
+/* EDX:EAX as the model says an RDMSR leaves them. */
+static __u64 edx_eax(const struct msr_outcome *o)
+{
+	return (__u64)o->edx << 32 | o->eax;
+}
+
 static void describe_outcome(char *buf, size_t len, const struct mx_case *c)
 {
 	const struct msr_outcome *o = &c->final;
@@ -452,8 +458,7 @@ static void describe_outcome(char *buf, size_t len, const struct mx_case *c)
 	if (o->result == MSR_RESULT_GP)
 		snprintf(buf + n, len - n, "#GP (vector %u), not retired", MSR_MODEL_GP_VECTOR);
 	else if (c->access == MSR_RDMSR)
-		snprintf(buf + n, len - n, "retired, EDX:EAX = %#llx",
-			 (unsigned long long)o->data);
+		snprintf(buf + n, len - n, "retired, EDX:EAX = %#llx", (unsigned long long)edx_eax(o));
 	else if (o->stored)
 		snprintf(buf + n, len - n, "retired, %#llx stored", (unsigned long long)o->data);
 	else
@@ -1074,7 +1079,7 @@ static bool guest_matches(const struct mx_case *c, const struct guest_msr_result
 		return r->vector == MSR_MODEL_GP_VECTOR && !r->retired;
 	if (r->vector || !r->retired)
 		return false;
-	return c->access == MSR_WRMSR || r->value == c->final.data;
+	return c->access == MSR_WRMSR || r->value == edx_eax(&c->final);
 }
 
 static void check_case(struct mx_session *s, const struct mx_case *c,
