@@ -34,21 +34,16 @@ FIXTURE_VARIANT(msr_matrix) {
 	enum mx_filter_state state;
 };
 
-#define MATRIX_STATE(state_)						\
-	FIXTURE_VARIANT_ADD(msr_matrix, state_) {			\
-		.name = #state_, .state = MX_FILTER_STATE(state_),	\
+/* .name repeats the variant's name for the group's rerun command. */
+#define MATRIX_STATE(name_, state_)					\
+	FIXTURE_VARIANT_ADD(msr_matrix, name_) {			\
+		.name = #name_, .state = state_,			\
 	}
 
-#define MX_FILTER_STATE(s) MX_FILTER_STATE_##s
-#define MX_FILTER_STATE_never_set	MX_NEVER_SET
-#define MX_FILTER_STATE_allow_empty	MX_ALLOW_EMPTY
-#define MX_FILTER_STATE_allow_ranges	MX_ALLOW_RANGES
-#define MX_FILTER_STATE_deny_ranges	MX_DENY_RANGES
-
-MATRIX_STATE(never_set);
-MATRIX_STATE(allow_empty);
-MATRIX_STATE(allow_ranges);
-MATRIX_STATE(deny_ranges);
+MATRIX_STATE(never_set, MX_NEVER_SET);
+MATRIX_STATE(allow_empty, MX_ALLOW_EMPTY);
+MATRIX_STATE(allow_ranges, MX_ALLOW_RANGES);
+MATRIX_STATE(deny_ranges, MX_DENY_RANGES);
 
 /* The group creates its VMs (mx_run_group()), so that a SKIP costs none. */
 FIXTURE_SETUP(msr_matrix)
