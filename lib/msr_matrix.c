@@ -422,18 +422,27 @@ static void mx_text_flush(struct mx_text *t)
 	t->len = 0;
 }
 
-static void mx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void mx_log(const char *fmt, ...)
+/* One "# <prefix><message>" line, and a rerun line if @rerun, in one write. */
+static void vlog(const char *prefix, const char *rerun, const char *fmt, va_list ap)
 {
 	struct mx_text t = { .len = 0 };
 	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	mx_line(&t, "%s%s", prefix, line);
+	if (rerun)
+		mx_line(&t, "  rerun: %s", rerun);
+	mx_text_flush(&t);
+}
+
+static void mx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mx_log(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vlog("", NULL, fmt, ap);
 	va_end(ap);
-	mx_line(&t, "%s", line);
-	mx_text_flush(&t);
 }
 
 /* EDX:EAX as the model says an RDMSR leaves them. */
@@ -577,17 +586,14 @@ static void session_failed(struct mx_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void session_failed(struct mx_session *s, const char *fmt, ...)
 {
-	struct mx_text t = { .len = 0 };
-	char buf[512];
+	char prefix[160];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	count_failure(s);
-	mx_line(&t, "FAIL %s: %s", s->group, buf);
-	mx_line(&t, "  rerun: %s", s->rerun);
-	mx_text_flush(&t);
+	snprintf(prefix, sizeof(prefix), "FAIL %s: ", s->group);
+	va_start(ap, fmt);
+	vlog(prefix, s->rerun, fmt, ap);
+	va_end(ap);
 }
 
 /* --- filter and mask --------------------------------------------------------- */
