@@ -1362,7 +1362,12 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 uint64_t mx_run_group(const struct mx_group *grp, unsigned int n, struct mx_result *res)
 {
 	struct mx_result r = { .print_limit = res->print_limit };
+	const char *print = getenv("MSR_MATRIX_PRINT");
 	uint64_t t0 = mx_now_ns();
+
+	/* MSR_MATRIX_PRINT=all (or a number): print that many failing checks. */
+	if (print)
+		r.print_limit = !strcmp(print, "all") ? ~0u : (unsigned int)atoi(print);
 
 	mx_run_workers(group_worker, (void *)grp, n, &r);
 	r.st.groups = 1;

@@ -166,7 +166,8 @@ void mx_run_share(struct mx_vm *vm, const struct mx_group *grp, unsigned int w,
 
 /*
  * The whole group on @n processes (this one and @n - 1 forked workers),
- * each on a VM of its own; prints the failures, a failure summary and one
+ * each on a VM of its own; prints the failures (the first MX_MAX_PRINTED,
+ * or as many as MSR_MATRIX_PRINT=<n>|all says), a failure summary and one
  * line with the counts; adds to @res.  Returns the group's failures.
  */
 uint64_t mx_run_group(const struct mx_group *grp, unsigned int n, struct mx_result *res);
