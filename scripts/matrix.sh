@@ -145,7 +145,9 @@ END {
 		if (colid[c] == "host") head[c] = "host " kernel[c]
 		else head[c] = kernel[c] != "" ? kernel[c] : colid[c]
 		sub2[c] = backend[c] (colid[c] == "host" ? "" : " (QEMU)")
-		if (exitc[c] == "2" || nlines[c] == 0 || kernel[c] == "") broken[c] = 1
+		if (exitc[c] == "2" || nlines[c] == 0 || kernel[c] == "") {
+			broken[c] = 1; sub2[c] = "run failed (exit " exitc[c] ")"
+		}
 	}
 	# Rows in order of first appearance; a group row per binary.
 	for (i = 1; i <= nrows; i++) {
