@@ -119,7 +119,7 @@ RUN_ARGS := $(foreach t,$(TEST),-t $(COLLECTION):$(t))
 
 run_tests: suite
 	$(call install_tree,$(OUT)/run)
-	@$(OUT)/run/$(COLLECTION)/run_tests.sh $(OUT)/run $(RUN_ARGS)
+	@$(OUT)/run/$(COLLECTION)/run_tests.sh --known $(SUITE)/tests/baseline $(OUT)/run $(RUN_ARGS)
 
 check: suite
 	$(call install_tree,$(OUT)/check,y)
