@@ -437,10 +437,19 @@ void msr_catalog_facts(const struct msr_catalog_entry *e,
  * MSRs here; anything else reaches the vendor hook, which answers
  * KVM_MSR_RET_UNSUPPORTED.
  */
+/*
+ * api.rst 4.3: the feature MSRs are what KVM_GET_MSR_FEATURE_INDEX_LIST
+ * returns.  Once probed, that list decides (a backend may add to 6.12's
+ * msr_based_features[], e.g. PVM lists MSR_PLATFORM_INFO); before, the
+ * curated flag does.
+ */
 static struct msr_host_answer system_answer(const struct msr_catalog_entry *e,
 					    struct msr_host_answer a)
 {
-	if (e->flags & MSR_CAT_F_FEATURE) {
+	bool feature = e->probe.probed ? e->probe.in_feature_list :
+					 !!(e->flags & MSR_CAT_F_FEATURE);
+
+	if (feature) {
 		a.handler = MSR_HANDLER_OK;
 		a.value = e->probe.system_value;
 	}

@@ -339,6 +339,7 @@ TEST(catalog_host_lookup)
 		c->probe.host_readable = c->probe.in_index_list;
 		c->probe.host_value = 0x1000 + i;
 		c->probe.system_value = 0x2000 + i;
+		c->probe.in_feature_list = !!(c->flags & MSR_CAT_F_FEATURE);
 	}
 	msr_vcpu_model_init(&vm, MSR_VENDOR_INTEL);
 
@@ -375,6 +376,26 @@ TEST(catalog_host_lookup)
 	EXPECT_EQ(2, r.ret) TH_LOG("system GET: feature, advertised, unadvertised");
 	EXPECT_U64(0x2000 + 8, e[0].data, "system UCODE_REV");
 	EXPECT_U64(0, e[1].data, "system STAR reads 0");
+
+	/*
+	 * Feature-ness is the probed KVM_GET_MSR_FEATURE_INDEX_LIST once
+	 * probed (a backend may list more), the curated flag before.
+	 */
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		struct msr_catalog_entry *c = &cat.entries[i];
+
+		if (c->index == MSR_CAT_PLATFORM_INFO)
+			c->probe.in_feature_list = true;
+		if (c->index == MSR_CAT_UCODE_REV)
+			c->probe = (struct msr_probe){ .system_value = 0x3000 };
+	}
+	e[0] = (struct kvm_msr_entry){ .index = MSR_CAT_PLATFORM_INFO };
+	e[1] = (struct kvm_msr_entry){ .index = MSR_CAT_UCODE_REV };
+	r = msr_model_msrs_io(MSR_SCOPE_SYSTEM, MSR_IO_GET, 2, e, &io);
+	EXPECT_EQ(2, r.ret) TH_LOG("system GET: listed PLATFORM_INFO, unprobed UCODE_REV");
+	EXPECT_U64(msr_catalog_find(&cat, MSR_CAT_PLATFORM_INFO)->probe.system_value, e[0].data,
+		   "listed PLATFORM_INFO reads its system value");
+	EXPECT_U64(0x3000, e[1].data, "unprobed UCODE_REV: curated feature flag");
 
 	e[0] = (struct kvm_msr_entry){ .index = 0x12345678 };
 	r = msr_model_msrs_io(MSR_SCOPE_VCPU, MSR_IO_GET, 1, e, &io);
