@@ -165,17 +165,31 @@ static void guest_msr_install_gp_entry(struct guest_msr_vcpu *g)
 	idt_gate_set_offset(gate, (uint64_t)guest_msr_gp_entry);
 }
 
-void guest_msr_vcpu_create(struct guest_msr_vcpu *g)
+static void guest_msr_prog_alloc(struct guest_msr_vcpu *g)
 {
-	vm_vaddr_t gva;
+	vm_vaddr_t gva = vm_vaddr_alloc(g->vm, sizeof(*g->prog), KVM_UTIL_MIN_VADDR);
 
-	g->vm = vm_create_with_one_vcpu(&g->vcpu, guest_msr_interpreter);
-	suite_init_exceptions(g->vcpu);
-	guest_msr_install_gp_entry(g);
-	gva = vm_vaddr_alloc(g->vm, sizeof(*g->prog), KVM_UTIL_MIN_VADDR);
 	g->prog = addr_gva2hva(g->vm, gva);
 	guest_msr_prog_clear(g);
 	vcpu_args_set(g->vcpu, 1, gva);
+}
+
+void guest_msr_vcpu_create(struct guest_msr_vcpu *g)
+{
+	g->vm = vm_create_with_one_vcpu(&g->vcpu, guest_msr_interpreter);
+	suite_init_exceptions(g->vcpu);
+	guest_msr_install_gp_entry(g);
+	guest_msr_prog_alloc(g);
+}
+
+/* The IDT, and so the #GP entry patched into it, is the VM's. */
+void guest_msr_vcpu_add(struct guest_msr_vcpu *g, const struct guest_msr_vcpu *first,
+			uint32_t vcpu_id)
+{
+	g->vm = first->vm;
+	g->vcpu = vm_vcpu_add(g->vm, vcpu_id, guest_msr_interpreter);
+	suite_init_vcpu_exceptions(g->vcpu);
+	guest_msr_prog_alloc(g);
 }
 
 void guest_msr_vcpu_free(struct guest_msr_vcpu *g)
@@ -228,6 +242,11 @@ void guest_msr_run(struct guest_msr_vcpu *g, guest_msr_exit_fn on_exit, void *ct
 	struct kvm_run *run = g->vcpu->run;
 	uint32_t op = 0;
 	struct ucall uc;
+
+	/* A program may run more than once: every result starts as not run. */
+	for (op = 0; op < p->nops; op++)
+		p->results[op] = (struct guest_msr_result){ .vector = GUEST_MSR_NOT_RUN };
+	op = 0;
 
 	for (;;) {
 		suite_vcpu_run_ok(g->vcpu);

@@ -110,6 +110,13 @@ struct guest_msr_vcpu {
 void guest_msr_vcpu_create(struct guest_msr_vcpu *g);
 void guest_msr_vcpu_free(struct guest_msr_vcpu *g);
 
+/*
+ * A further vCPU @vcpu_id in @first's VM, running the interpreter on a
+ * program of its own (freeing @first frees the VM; @g is then invalid).
+ */
+void guest_msr_vcpu_add(struct guest_msr_vcpu *g, const struct guest_msr_vcpu *first,
+			uint32_t vcpu_id);
+
 /* Program building. */
 void guest_msr_prog_clear(struct guest_msr_vcpu *g);
 /* End every program with the done port (true) or GUEST_SYNC (false, default). */

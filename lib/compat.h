@@ -68,4 +68,14 @@ static inline void suite_init_exceptions(struct kvm_vcpu *vcpu)
 #endif
 }
 
+/* The same for a further vCPU of a VM whose tables are set up already. */
+static inline void suite_init_vcpu_exceptions(struct kvm_vcpu *vcpu)
+{
+#ifdef KSFT_HAS_DESCRIPTOR_TABLES
+	vcpu_init_descriptor_tables(vcpu);
+#else
+	(void)vcpu;
+#endif
+}
+
 #endif

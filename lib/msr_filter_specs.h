@@ -75,6 +75,22 @@ static const struct msr_filter_spec msr_semantic_filter_specs[] = {
 		{ R | W, 0xdeadbee8, 0x10, 0x80 } } },	/* bit 7 of byte 0: 0xdeadbeef */
 };
 
+/*
+ * Two filters for the swap test.  They decide the low probes (0x3, 0x7ff,
+ * 0x900) differently (A denies their writes, B their reads) and agree,
+ * through a range each, on denying 0xdeadbeef: an access that sees neither
+ * filter, or a filter with ranges missing, reads UNKNOWN there.
+ */
+static const struct msr_filter_spec msr_swap_filter_specs[2] = {
+	{ "swap_a_denies_low_writes", 0, 2, {
+		{ R | W, 0xdeadbee0, 0x20, 0x00 },
+		{ W, 0x0, 0x1000, 0x00 } } },
+	{ "swap_b_denies_low_reads", 0, 3, {
+		{ R | W, 0xdeadbee0, 0x20, 0x00 },
+		{ W, 0x0, 0x1000, 0xff },
+		{ R, 0x0, 0x1000, 0x00 } } },
+};
+
 #undef R
 #undef W
 #undef DENY
