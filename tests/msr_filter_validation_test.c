@@ -103,14 +103,13 @@ static void build(const struct validation_env *env, const struct validation_case
 }
 
 /* The case table: built, not typed, so that every bit and size is covered. */
-static unsigned int make_cases(struct validation_case *cases, size_t page_size)
+static unsigned int make_cases(struct validation_case *cases)
 {
 	static const uint32_t sizes[] = { 1, 64, 65, 0x3000, 0x3001 };
 	static const unsigned int tails[] = { 1, 7, 8, 9, 16 };
 	static const uint32_t tail_sizes[] = { 1, 64, 65, 128 };
 	unsigned int n = 0, i, j;
 
-	(void)page_size;
 	for (i = 0; i < 32; i++) {
 		cases[n] = (struct validation_case){ .flags = 1u << i, .range_flags = R,
 						     .nmsrs = 0x800 };
@@ -172,7 +171,7 @@ TEST(set_msr_filter_validation)
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_X86_USER_SPACE_MSR));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_X86_MSR_FILTER));
 	env_init(&env);
-	n = make_cases(cases, env.page_size);
+	n = make_cases(cases);
 	msr_filter_probe_vcpu_create(&g);
 	msr_model_filter_state_init(&state);
 	install_baseline(&g, &state);
