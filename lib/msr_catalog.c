@@ -362,16 +362,27 @@ void msr_catalog_init(struct msr_catalog *c)
 	memcpy(c->entries, msr_catalog_table, sizeof(c->entries));
 }
 
-const struct msr_catalog_entry *msr_catalog_find(const struct msr_catalog *c,
-						 __u32 index)
+static const struct msr_catalog_entry *entries_find(const struct msr_catalog_entry *entries,
+						    __u32 index)
 {
 	unsigned int i;
 
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-		if (c->entries[i].index == index)
-			return &c->entries[i];
+		if (entries[i].index == index)
+			return &entries[i];
 	}
 	return NULL;
+}
+
+const struct msr_catalog_entry *msr_catalog_find(const struct msr_catalog *c,
+						 __u32 index)
+{
+	return entries_find(c->entries, index);
+}
+
+const struct msr_catalog_entry *msr_catalog_table_find(__u32 index)
+{
+	return entries_find(msr_catalog_table, index);
 }
 
 const struct msr_catalog_entry *msr_catalog_by_name(const struct msr_catalog *c,

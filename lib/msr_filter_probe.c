@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <stdarg.h>
+#include <errno.h>
+#include <string.h>
 
 #include "msr_filter_probe.h"
 #include "msr_names.h"
-
-static const struct msr_catalog_entry *catalog_entry(uint32_t index)
-{
-	unsigned int i;
-
-	for (i = 0; i < MSR_CATALOG_SIZE; i++)
-		if (msr_catalog_table[i].index == index)
-			return &msr_catalog_table[i];
-	return NULL;
-}
+#include "suite.h"
 
 void msr_filter_probe_vcpu_create(struct guest_msr_vcpu *g)
 {
@@ -20,7 +12,7 @@ void msr_filter_probe_vcpu_create(struct guest_msr_vcpu *g)
 
 	/* The probes rely on the catalog: UNKNOWN indices, EFER only read. */
 	for (i = 0; i < MSR_FILTER_PROBES; i++) {
-		const struct msr_catalog_entry *e = catalog_entry(msr_filter_probes[i].index);
+		const struct msr_catalog_entry *e = msr_catalog_table_find(msr_filter_probes[i].index);
 
 		TEST_ASSERT(e && (e->class == MSR_CLASS_UNKNOWN || !msr_filter_probes[i].write),
 			    "probe %#x is no longer an UNKNOWN catalog MSR", msr_filter_probes[i].index);
@@ -53,7 +45,7 @@ void msr_filter_probe_run(struct guest_msr_vcpu *g, struct msr_probe_log *log)
 uint32_t msr_filter_probe_expected(const struct msr_model_filter_state *s, unsigned int i)
 {
 	const struct msr_filter_probe *p = &msr_filter_probes[i];
-	const struct msr_catalog_entry *e = catalog_entry(p->index);
+	const struct msr_catalog_entry *e = msr_catalog_table_find(p->index);
 	uint32_t type = p->write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ;
 
 	if (!msr_model_filter_allows(s, p->index, type).allowed)
@@ -62,8 +54,7 @@ uint32_t msr_filter_probe_expected(const struct msr_model_filter_state *s, unsig
 }
 
 unsigned int msr_filter_probe_check(const struct msr_model_filter_state *s,
-				    const struct msr_probe_log *log, const char *what,
-				    msr_report_fn report, void *ctx)
+				    const struct msr_probe_log *log, const char *what)
 {
 	unsigned int i, bad = 0;
 
@@ -74,11 +65,36 @@ unsigned int msr_filter_probe_check(const struct msr_model_filter_state *s,
 		if (log->reason[i] == want)
 			continue;
 		bad++;
-		report(ctx, "%s: guest %s %s (%#x): expected msr.reason %u, got %u (0: no exit)",
-		       what, p->write ? "WRMSR" : "RDMSR", msr_name(p->index), p->index,
-		       want, log->reason[i]);
+		suite_report(NULL, "%s: guest %s %s (%#x): expected msr.reason %u, got %u (0: no exit)",
+			     what, p->write ? "WRMSR" : "RDMSR", msr_name(p->index), p->index,
+			     want, log->reason[i]);
 	}
 	return bad;
+}
+
+unsigned int msr_filter_install_and_probe(struct guest_msr_vcpu *g,
+					  struct msr_model_filter_state *s,
+					  struct kvm_msr_filter *f,
+					  const struct msr_model_mem *mem, const char *what,
+					  struct msr_verdict *want)
+{
+	struct msr_probe_log log;
+	unsigned int bad = 0;
+	char after[192];
+	int err;
+
+	*want = msr_model_filter_install(s, f, mem);
+	err = __vm_ioctl(g->vm, KVM_X86_SET_MSR_FILTER, f) ? errno : 0;
+	if (err != want->err) {
+		bad++;
+		suite_report(NULL, "%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s, range %d), got %s",
+			     what, want->err ? strerror(want->err) : "success",
+			     msr_rule_name(want->rule), want->range, err ? strerror(err) : "success");
+	}
+	snprintf(after, sizeof(after), "after %s (%s)", what,
+		 want->err ? "rejected: the previous filter must stay" : "accepted");
+	msr_filter_probe_run(g, &log);
+	return bad + msr_filter_probe_check(s, &log, after);
 }
 
 void msr_filter_spec_mem(uint8_t bitmaps[][KVM_MSR_FILTER_MAX_BITMAP_SIZE],

@@ -28,13 +28,25 @@ void msr_filter_probe_run(struct guest_msr_vcpu *g, struct msr_probe_log *log);
 uint32_t msr_filter_probe_expected(const struct msr_model_filter_state *s, unsigned int i);
 
 /*
- * Compare @log (and @other, if not NULL) with the model's @s; log every
- * mismatch prefixed with @what through @report.  Returns the mismatches.
+ * Compare @log with the model's @s; report every mismatch (suite_report(),
+ * prefixed with @what).  Returns the mismatches.
  */
-typedef void (*msr_report_fn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 unsigned int msr_filter_probe_check(const struct msr_model_filter_state *s,
-				    const struct msr_probe_log *log, const char *what,
-				    msr_report_fn report, void *ctx);
+				    const struct msr_probe_log *log, const char *what);
+
+/*
+ * KVM_X86_SET_MSR_FILTER of @f on @g's VM, msr_model_filter_install() of @f
+ * on @s (@mem: the bitmaps' memory facts), then the probes: the ioctl's
+ * result must be the model's, and the guest must see the filter the model
+ * now has in force (after a rejected call, the previous one).  Reports each
+ * mismatch prefixed with @what; returns their number and the model's
+ * verdict in *@want.
+ */
+unsigned int msr_filter_install_and_probe(struct guest_msr_vcpu *g,
+					  struct msr_model_filter_state *s,
+					  struct kvm_msr_filter *f,
+					  const struct msr_model_mem *mem, const char *what,
+					  struct msr_verdict *want);
 
 /* Model memory facts for bitmaps[] (one readable region per range). */
 void msr_filter_spec_mem(uint8_t bitmaps[][KVM_MSR_FILTER_MAX_BITMAP_SIZE],

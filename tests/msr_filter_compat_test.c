@@ -123,9 +123,9 @@ static int check_spec(const char *helper, unsigned int spec)
 		bad++;
 	}
 	snprintf(what, sizeof(what), "%s installed from 32-bit userspace", s->name);
-	bad += msr_filter_probe_check(&state, &log32, what, suite_report, NULL);
+	bad += msr_filter_probe_check(&state, &log32, what);
 	snprintf(what, sizeof(what), "%s installed from 64-bit userspace", s->name);
-	bad += msr_filter_probe_check(&state, &log64, what, suite_report, NULL);
+	bad += msr_filter_probe_check(&state, &log64, what);
 	return bad;
 }
 

@@ -179,26 +179,12 @@ TEST(set_msr_filter_validation)
 	for (i = 0; i < n; i++) {
 		const struct validation_case *c = &cases[i];
 		struct msr_model_mem_region regions[3];
-		struct msr_probe_log log;
 		struct msr_model_mem mem;
 		struct msr_verdict want;
 		struct kvm_msr_filter f;
-		char what[160];
-		int err;
 
 		build(&env, c, &f, regions, &mem);
-		want = msr_model_filter_install(&state, &f, &mem);
-		err = __vm_ioctl(g.vm, KVM_X86_SET_MSR_FILTER, &f) ? errno : 0;
-		if (err != want.err) {
-			bad++;
-			TH_LOG("%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s, range %d), got %s",
-			       c->name, want.err ? strerror(want.err) : "success",
-			       msr_rule_name(want.rule), want.range, err ? strerror(err) : "success");
-		}
-		snprintf(what, sizeof(what), "after \"%.63s\" (%s)", c->name,
-			 want.err ? "rejected: previous filter must stay" : "accepted");
-		msr_filter_probe_run(&g, &log);
-		bad += msr_filter_probe_check(&state, &log, what, suite_report, NULL);
+		bad += msr_filter_install_and_probe(&g, &state, &f, &mem, c->name, &want);
 		if (!want.err)
 			install_baseline(&g, &state);
 	}
@@ -229,22 +215,11 @@ TEST(set_msr_filter_semantics)
 
 	for (i = 0; i < MSR_SEMANTIC_FILTER_SPECS; i++) {
 		const struct msr_filter_spec *s = &msr_semantic_filter_specs[i];
-		struct msr_probe_log log;
 		struct kvm_msr_filter f;
 		struct msr_verdict want;
-		int err;
 
 		msr_filter_spec_build(s, &f, bitmaps);
-		want = msr_model_filter_install(&state, &f, &mem);
-		err = __vm_ioctl(g.vm, KVM_X86_SET_MSR_FILTER, &f) ? errno : 0;
-		if (err != want.err) {
-			bad++;
-			TH_LOG("%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s), got %s", s->name,
-			       want.err ? strerror(want.err) : "success", msr_rule_name(want.rule),
-			       err ? strerror(err) : "success");
-		}
-		msr_filter_probe_run(&g, &log);
-		bad += msr_filter_probe_check(&state, &log, s->name, suite_report, NULL);
+		bad += msr_filter_install_and_probe(&g, &state, &f, &mem, s->name, &want);
 	}
 	guest_msr_vcpu_free(&g);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches; rerun: msr_filter_validation_test -r global.set_msr_filter_semantics",

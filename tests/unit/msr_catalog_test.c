@@ -31,10 +31,13 @@ TEST(catalog_table_sanity)
 		EXPECT_STRNE("?", msr_class_name(e->class));
 		EXPECT_TRUE(e == msr_catalog_find(&cat, e->index)) TH_LOG("%s", e->name);
 		EXPECT_TRUE(e == msr_catalog_by_name(&cat, e->name)) TH_LOG("%s", e->name);
+		EXPECT_TRUE(&msr_catalog_table[i] == msr_catalog_table_find(e->index))
+			TH_LOG("%s", e->name);
 		for (j = 0; j < i; j++)
 			EXPECT_NE(cat.entries[j].index, e->index) TH_LOG("%s", e->name);
 	}
 	EXPECT_TRUE(msr_catalog_find(&cat, 0x12345678) == NULL);
+	EXPECT_TRUE(msr_catalog_table_find(0x12345678) == NULL);
 	EXPECT_TRUE(msr_catalog_by_name(&cat, "MSR_NONE") == NULL);
 	EXPECT_STREQ("?", msr_class_name(MSR_CLASS_COUNT));
 }
