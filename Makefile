@@ -99,7 +99,7 @@ define install_tree # $(1)=dir $(2)=with unit tests (y/empty)
 	@cp $(addprefix $(SUITE_OUT)/tests/,$(TESTS) $(COMPAT32)) tests/settings tests/config $(1)/$(COLLECTION)/
 	@cp -r tests/baseline $(1)/$(COLLECTION)/
 	@cp scripts/run_tests.sh scripts/backend.sh $(1)/$(COLLECTION)/
-	@echo "$(OUT)" | sed 's|.*/||' > $(1)/$(COLLECTION)/library
+	@echo "$(TREE_NAME)" > $(1)/$(COLLECTION)/library
 	@: > $(1)/kselftest-list.txt
 	$(if $(2),@mkdir -p $(1)/$(COLLECTION)-unit && \
 		cp $(addprefix $(SUITE_OUT)/tests/unit/,$(UNIT_TESTS)) tests/settings $(1)/$(COLLECTION)-unit/ && \
