@@ -8,6 +8,10 @@
 #   make install INSTALL_PATH=dir
 #   make coverage                model line/branch coverage by the unit tests
 #   make bench                   build and run the benchmarks (bench/)
+#   make fuzz                    build the fuzz targets: libFuzzer, AFL++ and replay builds,
+#                                seed corpora and dictionaries (build/<tree>/fuzz/)
+#   make fuzz-smoke              every target briefly under each installed engine, and
+#                                the regression corpus replayed (part of make check)
 #   make clean
 #   make vmtest [KERNEL=debian:6.1|debian:6.12|bzImage|linux-image.deb] [MODULES=dir] [TEST=name]
 #                                the suite inside another kernel under QEMU (scripts/vmtest.sh)
@@ -105,6 +109,9 @@ define install_tree # $(1)=dir $(2)=with unit tests (y/empty)
 		cp $(addprefix $(SUITE_OUT)/tests/unit/,$(UNIT_TESTS)) tests/settings $(1)/$(COLLECTION)-unit/ && \
 		for t in $(UNIT_TESTS); do echo "$(COLLECTION)-unit:$$t"; done >> $(1)/kselftest-list.txt)
 	@for t in $(TESTS); do echo "$(COLLECTION):$$t"; done >> $(1)/kselftest-list.txt
+	$(if $(2),@cp $(SUITE_OUT)/../fuzz/replay/msr_fuzz_replay $(1)/$(COLLECTION)/ && \
+		cp -r fuzz/regressions $(1)/$(COLLECTION)/fuzz-regressions && \
+		echo "$(COLLECTION):msr_fuzz_replay" >> $(1)/kselftest-list.txt)
 endef
 
 install: suite
@@ -124,6 +131,29 @@ run_tests: suite
 check: suite
 	$(call install_tree,$(OUT)/check,y)
 	@$(OUT)/check/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(OUT)/check $(RUN_ARGS)
+	$(if $(TEST),,@$(MAKE) --no-print-directory fuzz-smoke FUZZ_OPTIONAL=1)
+
+# --- fuzzing ---------------------------------------------------------------------
+# make fuzz: the engines are required (installed by scripts/setup.sh fuzz);
+# from make check (FUZZ_OPTIONAL=1) a missing engine is skipped with the fix.
+FUZZ_OUT := $(OUT)/fuzz
+fuzz: suite
+	@$(SUITE)/scripts/setup.sh fuzz $(if $(FUZZ_OPTIONAL),|| echo "  FUZZ     engines missing: the smoke run skips them")
+	@engines=; \
+	 if $(SUITE)/scripts/fuzz.sh --have libfuzzer; then engines="$$engines fuzz-libfuzzer"; fi; \
+	 if $(SUITE)/scripts/fuzz.sh --have afl; then engines="$$engines fuzz-afl"; fi; \
+	 [ -n "$(FUZZ_OPTIONAL)" ] || [ "$$engines" = " fuzz-libfuzzer fuzz-afl" ] || \
+	 { echo "make fuzz: need clang's libFuzzer and AFL++: scripts/setup.sh fuzz (as root)"; exit 1; }; \
+	 echo "  FUZZ     $(FUZZ_OUT)/{replay$$(echo $$engines | sed 's/fuzz-/,/g; s/ //g')}"; \
+	 $(SUBMAKE) fuzz-replay $$engines
+	@$(SUITE)/scripts/fuzz-seeds.sh $(FUZZ_OUT)/replay/msr_fuzz_replay $(FUZZ_OUT)
+
+fuzz-smoke: fuzz
+	@$(SUITE)/scripts/fuzz.sh --smoke --build $(FUZZ_OUT)
+
+# Where the fuzz builds are (for scripts/fuzz.sh).
+print-fuzz-dir:
+	@echo $(FUZZ_OUT)
 
 # Benchmarks (bench/*.c), built with the suite, run one after the other.
 bench: suite
@@ -147,7 +177,7 @@ vmtest:
 matrix:
 	@$(SUITE)/scripts/matrix.sh $(KERNELS)
 
-.PHONY: vmtest matrix
+.PHONY: fuzz fuzz-smoke print-fuzz-dir vmtest matrix
 
 clean:
 	rm -rf $(B)

@@ -87,10 +87,80 @@ $(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_BENCH): $(SUITE_OUT)/%: $(SUITE)/%.c 
 		$(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ) \
 		$(LDLIBS) -o $@
 
+# --- fuzz targets (fuzz/) ------------------------------------------------------
+#
+# One source per target, built three ways:
+#   replay     msr_fuzz_replay, every target, the tree's gcc and flags (part of
+#              "suite": make check replays the regression corpus with it);
+#   libfuzzer  fuzz/libfuzzer/<target>: clang -fsanitize=fuzzer;
+#   afl        fuzz/afl/<target>: afl-clang-fast, persistent mode (afl_driver.c).
+# In the engine builds the target, the runtime and the model (msr_model.c,
+# msr_catalog.c) are instrumented; the selftests library and everything that
+# runs in the guest (guest_code/) come uninstrumented from the archives: the
+# guest must never execute a coverage callback.
+FUZZ_OUT := $(OUTPUT)/fuzz
+
+# Every fuzz/<name>.c but the runtime is a target (FUZZ_TARGETS=name... builds a subset).
+FUZZ_TARGETS ?= $(filter-out fuzz_common afl_driver replay_main,\
+		  $(patsubst $(SUITE)/fuzz/%.c,%,$(wildcard $(SUITE)/fuzz/*.c)))
+FUZZ_REPLAY := $(FUZZ_OUT)/replay/msr_fuzz_replay
+FUZZ_DEFS := -I$(SUITE)/fuzz -DFUZZ_BASELINE_DIR='"$(SUITE)/tests/baseline"' \
+	     -DFUZZ_REPLAY_BIN='"$(FUZZ_REPLAY)"' -DFUZZ_REGRESSIONS_DIR='"$(SUITE)/fuzz/regressions"'
+FUZZ_HDRS := $(wildcard $(SUITE)/fuzz/*.h) $(SUITE)/lib/msr_model.h $(SUITE)/lib/msr_catalog.h
+FUZZ_LIBS := $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ)
+# libFuzzer's interceptors define memcmp (and the str* compares) for the
+# host side; the library's guest-safe string overrides keep memset, memcpy
+# and strnlen, with memcmp weakened (no guest code of the suite calls it).
+FUZZ_ENGINE_LIBS := $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(FUZZ_OUT)/string_override.o
+
+$(FUZZ_OUT)/string_override.o: $(LIBKVM_STRING_OBJ)
+	@mkdir -p $(@D)
+	objcopy --weaken-symbol=memcmp $< $@
+FUZZ_MODEL_SRCS := $(SUITE)/lib/msr_model.c $(SUITE)/lib/msr_catalog.c
+# clang and afl-clang-fast get the tree's flags minus dependency generation.
+FUZZ_CFLAGS = $(filter-out -MD -MP,$(CFLAGS)) $(SUITE_CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS)
+FUZZ_CLANG ?= clang
+FUZZ_AFL_CC ?= afl-clang-fast
+
+$(FUZZ_OUT)/replay/%.o: $(SUITE)/fuzz/%.c $(FUZZ_HDRS) $(SUITE)/lib/selftests.mk
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS) -c $< -o $@
+
+FUZZ_REPLAY_OBJS = $(patsubst %,$(FUZZ_OUT)/replay/%.o,replay_main fuzz_common $(FUZZ_TARGETS))
+$(FUZZ_REPLAY): $(FUZZ_REPLAY_OBJS) $(FUZZ_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(FUZZ_REPLAY_OBJS) $(FUZZ_LIBS) $(LDLIBS) -o $@
+
+$(FUZZ_OUT)/libfuzzer/%: $(SUITE)/fuzz/%.c $(SUITE)/fuzz/fuzz_common.c $(FUZZ_MODEL_SRCS) \
+		$(FUZZ_HDRS) $(FUZZ_ENGINE_LIBS)
+	@mkdir -p $(@D)
+	$(FUZZ_CLANG) $(FUZZ_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -DFUZZ_TARGET=fuzz_target_$* $< \
+		$(SUITE)/fuzz/fuzz_common.c $(FUZZ_MODEL_SRCS) $(FUZZ_ENGINE_LIBS) $(LDLIBS) -o $@
+
+$(FUZZ_OUT)/afl/%: $(SUITE)/fuzz/%.c $(SUITE)/fuzz/fuzz_common.c $(SUITE)/fuzz/afl_driver.c \
+		$(FUZZ_MODEL_SRCS) $(FUZZ_HDRS) $(FUZZ_ENGINE_LIBS)
+	@mkdir -p $(@D)
+	AFL_QUIET=1 $(FUZZ_AFL_CC) $(FUZZ_CFLAGS) $(LDFLAGS) -DFUZZ_TARGET=fuzz_target_$* $< \
+		$(SUITE)/fuzz/fuzz_common.c $(SUITE)/fuzz/afl_driver.c $(FUZZ_MODEL_SRCS) \
+		$(FUZZ_ENGINE_LIBS) $(LDLIBS) -o $@
+
+suite: $(FUZZ_REPLAY)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@:
+fuzz-libfuzzer: $(addprefix $(FUZZ_OUT)/libfuzzer/,$(FUZZ_TARGETS))
+	@:
+fuzz-afl: $(addprefix $(FUZZ_OUT)/afl/,$(FUZZ_TARGETS))
+	@:
+
+# The benchmark of the fuzz targets links them (replay build) too.
+FUZZ_BENCH_OBJS = $(patsubst %,$(FUZZ_OUT)/replay/%.o,fuzz_common $(FUZZ_TARGETS))
+$(SUITE_OUT)/bench/msr_fuzz_bench: $(FUZZ_BENCH_OBJS)
+$(SUITE_OUT)/bench/msr_fuzz_bench: SUITE_CFLAGS += -I$(SUITE)/fuzz $(FUZZ_BENCH_OBJS)
+
 # Print a variable of the tree's build, e.g. for scripts: make ... print-CC
 print-%:
 	@echo '$($*)'
 
 -include $(wildcard $(SUITE_OUT)/*/*.d $(SUITE_OUT)/*/*/*.d)
 
-.PHONY: suite bench
+.PHONY: suite bench fuzz-replay fuzz-libfuzzer fuzz-afl

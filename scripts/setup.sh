@@ -26,7 +26,7 @@ declare -A PKGS=(
 	[build]="gcc make libc6-dev rsync xz-utils perl"
 	[src-6.12]="linux-source-6.12"
 	[src-6.1]="linux-source-6.1"
-	[fuzz]="clang libclang-rt-14-dev afl++"
+	[fuzz]="clang libclang-rt-14-dev afl++ binutils zip"
 	[m32]="gcc-multilib"
 	[vm]="qemu-system-x86 busybox-static cpio kmod xz-utils coreutils"
 )

@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fuzzing runtime (fuzz/fuzz.h): decoding, findings, the baseline of
+ * known divergences, the kernel-log watch, model-outcome feedback, KCOV, a
+ * bounded KVM_RUN, spaced filter installs, and the libFuzzer entry points.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "msr_catalog.h"
+#include "msr_host.h"
+#include "msr_names.h"
+
+#ifndef FUZZ_BASELINE_DIR
+#define FUZZ_BASELINE_DIR ""
+#endif
+#ifndef FUZZ_REPLAY_BIN
+#define FUZZ_REPLAY_BIN "msr_fuzz_replay"
+#endif
+
+struct fuzz_stats fuzz_stats;
+bool fuzz_replay_mode;
+
+static const struct fuzz_target *cur_target;
+static const uint8_t *cur_data;
+static size_t cur_size;
+static pid_t cur_pid;
+static bool initialised;
+
+/* ---- decoding / encoding ------------------------------------------------ */
+
+uint8_t fuzz_u8(struct fuzz_in *in)
+{
+	return in->off < in->n ? in->p[in->off++] : (in->off++, 0);
+}
+
+uint16_t fuzz_u16(struct fuzz_in *in)
+{
+	uint16_t v = fuzz_u8(in);
+
+	return v | (uint16_t)fuzz_u8(in) << 8;
+}
+
+uint32_t fuzz_u32(struct fuzz_in *in)
+{
+	uint32_t v = fuzz_u16(in);
+
+	return v | (uint32_t)fuzz_u16(in) << 16;
+}
+
+uint64_t fuzz_u64(struct fuzz_in *in)
+{
+	uint64_t v = fuzz_u32(in);
+
+	return v | (uint64_t)fuzz_u32(in) << 32;
+}
+
+void fuzz_bytes(struct fuzz_in *in, void *dst, size_t len)
+{
+	size_t have = in->off < in->n ? in->n - in->off : 0;
+
+	if (have > len)
+		have = len;
+	memcpy(dst, in->p + in->off, have);
+	memset((uint8_t *)dst + have, 0, len - have);
+	in->off += len;
+}
+
+void fuzz_put_u8(struct fuzz_out *o, uint8_t v)
+{
+	FUZZ_HARNESS_ASSERT(o->n < FUZZ_OUT_MAX, "seed longer than %d bytes", FUZZ_OUT_MAX);
+	o->buf[o->n++] = v;
+}
+
+void fuzz_put_u16(struct fuzz_out *o, uint16_t v)
+{
+	fuzz_put_u8(o, v);
+	fuzz_put_u8(o, v >> 8);
+}
+
+void fuzz_put_u32(struct fuzz_out *o, uint32_t v)
+{
+	fuzz_put_u16(o, v);
+	fuzz_put_u16(o, v >> 16);
+}
+
+void fuzz_put_u64(struct fuzz_out *o, uint64_t v)
+{
+	fuzz_put_u32(o, v);
+	fuzz_put_u32(o, v >> 32);
+}
+
+void fuzz_put_bytes(struct fuzz_out *o, const void *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		fuzz_put_u8(o, ((const uint8_t *)src)[i]);
+}
+
+void fuzz_emit_catalog_tokens(struct fuzz_emit *e)
+{
+	static const struct { const char *name; uint32_t v; } edges[] = {
+		{ "x2apic_first", MSR_MODEL_X2APIC_FIRST },
+		{ "x2apic_last", MSR_MODEL_X2APIC_LAST },
+		{ "below_x2apic", MSR_MODEL_X2APIC_FIRST - 1 },
+		{ "above_x2apic", MSR_MODEL_X2APIC_LAST + 1 },
+		{ "u32_max", 0xffffffffu },
+		{ "max_io_msrs", MSR_MODEL_MAX_IO_MSRS },
+		{ "max_io_msrs_minus_one", MSR_MODEL_MAX_IO_MSRS - 1 },
+		{ "bitmap_max_msrs", KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8 },
+		{ "bitmap_max_msrs_plus_one", KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8 + 1 },
+		{ "bitmap_max_bytes", KVM_MSR_FILTER_MAX_BITMAP_SIZE },
+		{ "filter_read", KVM_MSR_FILTER_READ },
+		{ "filter_write", KVM_MSR_FILTER_WRITE },
+		{ "filter_deny", KVM_MSR_FILTER_DEFAULT_DENY },
+		{ "exit_reasons", KVM_MSR_EXIT_REASON_VALID_MASK },
+	};
+	char name[64];
+	unsigned int i;
+
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		const struct msr_catalog_entry *c = &msr_catalog_table[i];
+		uint32_t v = c->index;
+
+		snprintf(name, sizeof(name), "%s", c->name);
+		e->token(e, name, &v, sizeof(v));
+	}
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		e->token(e, edges[i].name, &edges[i].v, sizeof(edges[i].v));
+}
+
+/* ---- the baseline of known divergences ---------------------------------- */
+
+#define FUZZ_MAX_KNOWN	256
+
+static struct {
+	char sig[FUZZ_SIG_LEN];
+	char reason[160];
+} known[FUZZ_MAX_KNOWN];
+static unsigned int nknown;
+static char backend_files[2][512];
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static void baseline_load_file(const char *path, const char *target)
+{
+	char line[4096], prefix[128];
+	FILE *f = fopen(path, "r");
+	size_t plen;
+
+	if (!f)
+		return;
+	(void)target;
+	plen = snprintf(prefix, sizeof(prefix), "msr_fuzz_replay:");
+	while (fgets(line, sizeof(line), f) && nknown < FUZZ_MAX_KNOWN) {
+		char *hash = strchr(line, '#'), *bar, *name, *reason;
+
+		if (hash)
+			*hash = '\0';
+		bar = strchr(line, '|');
+		if (!bar)
+			continue;
+		*bar = '\0';
+		name = trim(line);
+		if (strncmp(name, prefix, plen))
+			continue;
+		reason = bar + 1;
+		if ((bar = strchr(reason, '|')))
+			*bar = '\0';
+		snprintf(known[nknown].sig, sizeof(known[0].sig), "%s", name + plen);
+		snprintf(known[nknown].reason, sizeof(known[0].reason), "%s", trim(reason));
+		nknown++;
+	}
+	fclose(f);
+}
+
+/*
+ * tests/baseline/<backend>.txt and <backend>-<major.minor>.txt, as
+ * scripts/run_tests.sh reads them.  MSR_FUZZ_BASELINE=DIR overrides the
+ * directory, MSR_FUZZ_BASELINE= (empty) or MSR_FUZZ_STRICT=1 disables it.
+ */
+static void baseline_load(const char *target)
+{
+	const char *dir = getenv("MSR_FUZZ_BASELINE");
+	const char *strict = getenv("MSR_FUZZ_STRICT");
+	struct msr_host_info h;
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	if (!dir)
+		dir = FUZZ_BASELINE_DIR;
+	if (!*dir || (strict && *strict && strcmp(strict, "0")))
+		return;
+	msr_host_info_get(&h);
+	uname(&u);
+	sscanf(u.release, "%d.%d", &maj, &min);
+	snprintf(backend_files[0], sizeof(backend_files[0]), "%s/%s.txt", dir, h.backend);
+	snprintf(backend_files[1], sizeof(backend_files[1]), "%s/%s-%d.%d.txt", dir, h.backend,
+		 maj, min);
+	baseline_load_file(backend_files[0], target);
+	baseline_load_file(backend_files[1], target);
+}
+
+/* Entries are "<target>.<sig>": the replay binary mixes targets. */
+static const char *known_reason(const char *sig)
+{
+	size_t tl = cur_target ? strlen(cur_target->name) : 0;
+	unsigned int i;
+
+	for (i = 0; i < nknown; i++)
+		if (tl && !strncmp(known[i].sig, cur_target->name, tl) && known[i].sig[tl] == '.' &&
+		    !strcmp(known[i].sig + tl + 1, sig))
+			return known[i].reason;
+	return NULL;
+}
+
+/* ---- findings ----------------------------------------------------------- */
+
+static char last_sig[FUZZ_SIG_LEN];
+static int replay_verdict;
+
+const char *fuzz_last_sig(void)
+{
+	return last_sig;
+}
+
+static void describe_input(FILE *out)
+{
+	size_t i;
+
+	if (!cur_target || !cur_data)
+		return;
+	fprintf(out, "  input (%zu bytes):", cur_size);
+	for (i = 0; i < cur_size && i < 256; i++)
+		fprintf(out, "%s%02x", i % 32 ? " " : "\n    ", cur_data[i]);
+	fprintf(out, "%s\n", cur_size > 256 ? " ..." : "");
+	if (cur_target->describe) {
+		fprintf(out, "  decoded:\n");
+		cur_target->describe(cur_data, cur_size, out);
+	}
+}
+
+static void print_where(FILE *out)
+{
+	struct msr_host_info h;
+	struct utsname u;
+
+	msr_host_info_get(&h);
+	uname(&u);
+	fprintf(out, "  backend %s, kernel %s, target %s\n", h.backend, u.release,
+		cur_target ? cur_target->name : "?");
+}
+
+static void print_repro(FILE *out)
+{
+	fprintf(out, "  reproduce: %s --target %s <the saved input>\n"
+		"  (libFuzzer prints the file it saved as \"Test unit written to ...\"; AFL++ keeps it in\n"
+		"   <out>/<instance>/crashes/; scripts/fuzz-save.sh minimises and saves it as a regression)\n",
+		FUZZ_REPLAY_BIN, cur_target ? cur_target->name : "<target>");
+}
+
+bool fuzz_divergence(const char *sig, const char *fmt, ...)
+{
+	const char *reason = known_reason(sig);
+	va_list ap;
+
+	fuzz_feedback(fuzz_key(0xd1, reason ? 1 : 2, 0, 0));
+	if (reason && !fuzz_replay_mode) {
+		fuzz_stats.known++;
+		return true;
+	}
+
+	fflush(stdout);
+	fprintf(stderr, "==== kvm-msr-suite fuzz: DIVERGENCE %s.%s ====\n",
+		cur_target ? cur_target->name : "?", sig);
+	fprintf(stderr, "  KVM differs from the model (lib/msr_model.c):\n  ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (reason)
+		fprintf(stderr, "  known divergence of this backend (baseline): %s\n", reason);
+	print_where(stderr);
+	describe_input(stderr);
+	if (fuzz_replay_mode) {
+		if (!last_sig[0])
+			snprintf(last_sig, sizeof(last_sig), "%s", sig);
+		replay_verdict = FUZZ_EXIT_DIVERGENCE;
+		return true;
+	}
+	print_repro(stderr);
+	fflush(stderr);
+	abort();
+}
+
+const char *fuzz_sig(char *buf, size_t len, __u32 index, const char *op, const char *check)
+{
+	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
+	const char *name = e ? e->name : msr_name(index);
+	char slug[64];
+	size_t i;
+
+	if (!name)
+		name = "unlisted";
+	for (i = 0; name[i] && i < sizeof(slug) - 1; i++)
+		slug[i] = tolower((unsigned char)name[i]);
+	slug[i] = '\0';
+	snprintf(buf, len, "%s.%s.%s", slug, op, check);
+	return buf;
+}
+
+void fuzz_harness_bug(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "==== kvm-msr-suite fuzz: HARNESS BUG (a bug of the fuzzer, not a KVM finding) ====\n  ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	describe_input(stderr);
+	fflush(stderr);
+	exit(FUZZ_EXIT_HARNESS);
+}
+
+/* ---- kernel log and taint ------------------------------------------------ */
+
+static int kmsg_fd = -1, taint_fd = -1;
+static unsigned long taint_start;
+
+static unsigned long read_taint(void)
+{
+	char buf[32];
+	ssize_t n;
+
+	if (taint_fd < 0)
+		return 0;
+	n = pread(taint_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoul(buf, NULL, 10);
+}
+
+static void kernel_watch_init(void)
+{
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+	else
+		fprintf(stderr, "# msr fuzz: /dev/kmsg unreadable (%s): kernel warnings are not watched\n",
+			strerror(errno));
+	taint_fd = open("/proc/sys/kernel/tainted", O_RDONLY | O_CLOEXEC);
+	taint_start = read_taint();
+}
+
+static bool kmsg_is_finding(const char *msg)
+{
+	static const char *const pats[] = {
+		"WARNING:", "BUG:", "BUG kvm", "kernel BUG", "Call Trace", "general protection fault",
+		"KASAN", "UBSAN", "Oops", "rcu_sched detected stall", "rcu: INFO:",
+		"unreferenced object", "refcount_t:",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (strstr(msg, pats[i]))
+			return true;
+	return false;
+}
+
+void fuzz_kernel_check(void)
+{
+	char rec[2048], excerpt[8192];
+	size_t used = 0;
+	bool found = false;
+	unsigned long taint;
+	int more = 40;
+	ssize_t n;
+
+	if (kmsg_fd >= 0) {
+		for (;;) {
+			n = read(kmsg_fd, rec, sizeof(rec) - 1);
+			if (n < 0 && errno == EPIPE)
+				continue;	/* records overwritten: go on */
+			if (n <= 0)
+				break;
+			rec[n] = '\0';
+			if (!found && !kmsg_is_finding(rec))
+				continue;
+			found = true;
+			used += snprintf(excerpt + used, sizeof(excerpt) - used, "    %s", rec);
+			if (used >= sizeof(excerpt) - 1 || !--more)
+				break;
+		}
+	}
+	taint = read_taint();
+	if (!found && taint == taint_start)
+		return;
+
+	fflush(stdout);
+	fprintf(stderr, "==== kvm-msr-suite fuzz: KERNEL %s after this input ====\n",
+		found ? "WARNING/BUG in /dev/kmsg" : "TAINT changed");
+	if (taint != taint_start)
+		fprintf(stderr, "  /proc/sys/kernel/tainted %lu -> %lu\n", taint_start, taint);
+	if (found)
+		fprintf(stderr, "  kernel log:\n%s", excerpt);
+	fprintf(stderr, "  (the record may come from another process of the same campaign: replay to confirm)\n");
+	print_where(stderr);
+	describe_input(stderr);
+	if (fuzz_replay_mode) {
+		snprintf(last_sig, sizeof(last_sig), "kernel.%s", found ? "log" : "taint");
+		replay_verdict = FUZZ_EXIT_DIVERGENCE;
+		taint_start = taint;
+		return;
+	}
+	print_repro(stderr);
+	abort();
+}
+
+/* ---- feedback ------------------------------------------------------------ */
+
+static uint8_t slots_hit[FUZZ_FEEDBACK_SLOTS / 8];
+
+/*
+ * One basic block per slot, each with an asm statement of its own, so no
+ * compiler turns the switch into a table lookup: the engine's edge
+ * instrumentation sees a distinct edge (and hit count) per key.
+ */
+#define FB1(n) case (n): __asm__ volatile("# fuzz feedback slot %c0" :: "i"(n)); break;
+#define FB4(n) FB1(n) FB1((n) + 1) FB1((n) + 2) FB1((n) + 3)
+#define FB16(n) FB4(n) FB4((n) + 4) FB4((n) + 8) FB4((n) + 12)
+#define FB64(n) FB16(n) FB16((n) + 16) FB16((n) + 32) FB16((n) + 48)
+#define FB256(n) FB64(n) FB64((n) + 64) FB64((n) + 128) FB64((n) + 192)
+#define FB1024(n) FB256(n) FB256((n) + 256) FB256((n) + 512) FB256((n) + 768)
+
+__attribute__((__noinline__)) void fuzz_feedback(uint32_t key)
+{
+	uint32_t slot = key % FUZZ_FEEDBACK_SLOTS;
+
+	slots_hit[slot / 8] |= 1u << (slot % 8);
+	switch (slot) {
+	FB1024(0)
+	FB1024(1024)
+	FB1024(2048)
+	FB1024(3072)
+	}
+}
+
+unsigned int fuzz_feedback_distinct(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < sizeof(slots_hit); i++)
+		n += __builtin_popcount(slots_hit[i]);
+	return n;
+}
+
+/* ---- KCOV: kernel coverage of this thread, where the kernel has it -------- */
+
+#define KCOV_INIT_TRACE	_IOR('c', 1, unsigned long)
+#define KCOV_ENABLE	_IO('c', 100)
+#define KCOV_TRACE_PC	0
+#define KCOV_WORDS	(64 << 10)
+
+static unsigned long *kcov_area;
+
+static void kcov_init(void)
+{
+	int fd = open("/sys/kernel/debug/kcov", O_RDWR | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return;
+	if (ioctl(fd, KCOV_INIT_TRACE, KCOV_WORDS))
+		goto fail;
+	p = mmap(NULL, KCOV_WORDS * sizeof(unsigned long), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	if (ioctl(fd, KCOV_ENABLE, KCOV_TRACE_PC)) {
+		munmap(p, KCOV_WORDS * sizeof(unsigned long));
+		goto fail;
+	}
+	kcov_area = p;
+	fprintf(stderr, "# msr fuzz: KCOV enabled: kernel PCs of this thread feed the engine\n");
+	return;
+fail:
+	fprintf(stderr, "# msr fuzz: /sys/kernel/debug/kcov present but unusable: %s\n", strerror(errno));
+	close(fd);
+}
+
+bool fuzz_kcov_active(void)
+{
+	return kcov_area;
+}
+
+void fuzz_kcov_begin(void)
+{
+	if (kcov_area)
+		__atomic_store_n(&kcov_area[0], 0, __ATOMIC_RELAXED);
+}
+
+void fuzz_kcov_end(void)
+{
+	unsigned long n, i, prev = 0;
+
+	if (!kcov_area)
+		return;
+	n = __atomic_load_n(&kcov_area[0], __ATOMIC_RELAXED);
+	if (n > KCOV_WORDS - 1)
+		n = KCOV_WORDS - 1;
+	for (i = 1; i <= n; i++) {
+		fuzz_feedback(fuzz_key(0xc0, (uint32_t)prev, (uint32_t)kcov_area[i], 0));
+		prev = kcov_area[i] >> 1;
+	}
+}
+
+/* ---- KVM helpers ---------------------------------------------------------- */
+
+static timer_t run_timer;
+static bool run_timer_ok;
+
+static void run_timeout(int sig)
+{
+	static const char msg[] = "==== kvm-msr-suite fuzz: HANG: an input did not finish within "
+		"the bound (a KVM_RUN or ioctl did not return) ====\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		abort();
+	if (fuzz_replay_mode)
+		_exit(FUZZ_EXIT_DIVERGENCE);
+	abort();
+}
+
+/* A timer of its own (libFuzzer uses SIGALRM for -timeout). */
+static void run_timer_init(void)
+{
+	struct sigaction sa = { .sa_handler = run_timeout };
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 3 };
+
+	sigaction(SIGRTMIN + 3, &sa, NULL);
+	run_timer_ok = !timer_create(CLOCK_MONOTONIC, &sev, &run_timer);
+}
+
+static void run_timer_arm(unsigned int seconds)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = seconds } };
+
+	if (run_timer_ok)
+		timer_settime(run_timer, 0, &its, NULL);
+}
+
+int fuzz_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	fuzz_stats.kvm_runs++;
+	return ioctl(vcpu->fd, KVM_RUN, NULL);
+}
+
+uint64_t fuzz_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+int fuzz_set_msr_filter(struct kvm_vm *vm, const struct kvm_msr_filter *f, uint64_t *last_end_ns)
+{
+	uint64_t now = fuzz_now_ns();
+	int rc;
+
+	if (now - *last_end_ns < FUZZ_INSTALL_GAP_NS) {
+		fuzz_stats.install_waits++;
+		while (fuzz_now_ns() - *last_end_ns < FUZZ_INSTALL_GAP_NS)
+			;
+	}
+	fuzz_stats.filter_installs++;
+	rc = ioctl(vm->fd, KVM_X86_SET_MSR_FILTER, f);
+	*last_end_ns = fuzz_now_ns();
+	return rc ? -errno : 0;
+}
+
+/* ---- the driver side -------------------------------------------------------- */
+
+void fuzz_init(const struct fuzz_target *t)
+{
+	int fd;
+
+	if (initialised)
+		return;
+	initialised = true;
+	cur_target = t;
+	fd = open(KVM_DEV_PATH, O_RDWR);
+	if (fd < 0) {
+		int err = errno;
+
+		fprintf(stderr, "SKIP: msr fuzz %s: cannot open %s: %s (needs a kernel with KVM and "
+			"permission to open it)\n", t->name, KVM_DEV_PATH, strerror(err));
+		exit(FUZZ_EXIT_SKIP);
+	}
+	close(fd);
+	baseline_load(t->name);
+	if (nknown && !fuzz_replay_mode)
+		fprintf(stderr, "# msr fuzz %s: %u known divergences of this backend from %s%s%s\n",
+			t->name, nknown, backend_files[0],
+			backend_files[1][0] ? " and " : "", backend_files[1]);
+	kernel_watch_init();
+	kcov_init();
+	run_timer_init();
+	if (t->init)
+		t->init();
+}
+
+int fuzz_run_one(const struct fuzz_target *t, const uint8_t *data, size_t size)
+{
+	if (!initialised)
+		fuzz_init(t);
+	if (cur_pid != getpid()) {
+		/* A forked child (AFL++): the parent's VMs are not ours. */
+		if (cur_pid && t->reset)
+			t->reset();
+		cur_pid = getpid();
+	}
+	cur_target = t;
+	cur_data = data;
+	cur_size = size;
+	last_sig[0] = '\0';
+	replay_verdict = FUZZ_EXIT_OK;
+
+	run_timer_arm(FUZZ_KVM_RUN_TIMEOUT_S);
+	fuzz_kcov_begin();
+	t->one(data, size);
+	fuzz_kcov_end();
+	run_timer_arm(0);
+	fuzz_kernel_check();
+	fuzz_stats.inputs++;
+	cur_data = NULL;
+	return replay_verdict;
+}
+
+#ifdef FUZZ_TARGET
+/* The engine builds: one target per binary (-DFUZZ_TARGET=fuzz_target_<name>). */
+extern const struct fuzz_target FUZZ_TARGET;
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_init(&FUZZ_TARGET);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_run_one(&FUZZ_TARGET, data, size);
+	return 0;
+}
+#endif
