@@ -155,6 +155,13 @@ fuzz-smoke: fuzz
 print-fuzz-dir:
 	@echo $(FUZZ_OUT)
 
+# For fuzz/build.sh (OSS-Fuzz): the library and guest code built with the
+# tree's compiler, and the flags/archives a harness is compiled with.
+fuzz-engine-libs: suite
+	@$(SUBMAKE) -s fuzz-engine-libs
+print-fuzz-%: $(TREE_OK)
+	@$(SUBMAKE) -s print-$*
+
 # Benchmarks (bench/*.c), built with the suite, run one after the other.
 bench: suite
 	@for b in $(BENCH); do echo "  BENCH    $$b"; $(SUITE_OUT)/bench/$$b || exit 1; done
@@ -177,7 +184,7 @@ vmtest:
 matrix:
 	@$(SUITE)/scripts/matrix.sh $(KERNELS)
 
-.PHONY: fuzz fuzz-smoke print-fuzz-dir vmtest matrix
+.PHONY: fuzz fuzz-smoke print-fuzz-dir fuzz-engine-libs vmtest matrix
 
 clean:
 	rm -rf $(B)

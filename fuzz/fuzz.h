@@ -234,6 +234,11 @@ extern struct fuzz_stats fuzz_stats;
 
 /* True in the replay binary (divergences are recorded, not aborted). */
 extern bool fuzz_replay_mode;
+/*
+ * The bench: an unknown divergence is printed and the input ends, without
+ * abort(); known ones are counted silently, as in the engines.
+ */
+extern bool fuzz_keep_going;
 
 /*
  * Run one input of @t: lazy per-process init (reset after fork), the

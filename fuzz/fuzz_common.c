@@ -31,6 +31,7 @@
 
 struct fuzz_stats fuzz_stats;
 bool fuzz_replay_mode;
+bool fuzz_keep_going;
 
 static const struct fuzz_target *cur_target;
 static const uint8_t *cur_data;
@@ -304,7 +305,7 @@ bool fuzz_divergence(const char *sig, const char *fmt, ...)
 		fprintf(stderr, "  known divergence of this backend (baseline): %s\n", reason);
 	print_where(stderr);
 	describe_input(stderr);
-	if (fuzz_replay_mode) {
+	if (fuzz_replay_mode || fuzz_keep_going) {
 		if (!last_sig[0])
 			snprintf(last_sig, sizeof(last_sig), "%s", sig);
 		replay_verdict = FUZZ_EXIT_DIVERGENCE;

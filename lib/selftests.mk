@@ -83,7 +83,7 @@ $(SUITE_OUT)/%.o: $(SUITE)/%.c $(SUITE)/lib/selftests.mk
 $(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_BENCH): $(SUITE_OUT)/%: $(SUITE)/%.c \
 		$(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< \
+	$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(SUITE_LINK_OBJS) \
 		$(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ) \
 		$(LDLIBS) -o $@
 
@@ -147,6 +147,8 @@ suite: $(FUZZ_REPLAY)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@:
+fuzz-engine-libs: $(FUZZ_ENGINE_LIBS)
+	@:
 fuzz-libfuzzer: $(addprefix $(FUZZ_OUT)/libfuzzer/,$(FUZZ_TARGETS))
 	@:
 fuzz-afl: $(addprefix $(FUZZ_OUT)/afl/,$(FUZZ_TARGETS))
@@ -155,7 +157,8 @@ fuzz-afl: $(addprefix $(FUZZ_OUT)/afl/,$(FUZZ_TARGETS))
 # The benchmark of the fuzz targets links them (replay build) too.
 FUZZ_BENCH_OBJS = $(patsubst %,$(FUZZ_OUT)/replay/%.o,fuzz_common $(FUZZ_TARGETS))
 $(SUITE_OUT)/bench/msr_fuzz_bench: $(FUZZ_BENCH_OBJS)
-$(SUITE_OUT)/bench/msr_fuzz_bench: SUITE_CFLAGS += -I$(SUITE)/fuzz $(FUZZ_BENCH_OBJS)
+$(SUITE_OUT)/bench/msr_fuzz_bench: SUITE_CFLAGS += -I$(SUITE)/fuzz
+$(SUITE_OUT)/bench/msr_fuzz_bench: SUITE_LINK_OBJS = $(FUZZ_BENCH_OBJS)
 
 # Print a variable of the tree's build, e.g. for scripts: make ... print-CC
 print-%:
@@ -163,4 +166,4 @@ print-%:
 
 -include $(wildcard $(SUITE_OUT)/*/*.d $(SUITE_OUT)/*/*/*.d)
 
-.PHONY: suite bench fuzz-replay fuzz-libfuzzer fuzz-afl
+.PHONY: suite bench fuzz-engine-libs fuzz-replay fuzz-libfuzzer fuzz-afl
