@@ -176,7 +176,25 @@ static void guest_msr_prog_alloc(struct guest_msr_vcpu *g)
 
 void guest_msr_vcpu_create(struct guest_msr_vcpu *g)
 {
-	g->vm = vm_create_with_one_vcpu(&g->vcpu, guest_msr_interpreter);
+	guest_msr_vcpu_create_extra(g, 0);
+}
+
+/*
+ * Memslot 0 holds the executable's image; the library sizes it as 512
+ * pages plus DEFAULT_STACK_PGS per runnable vCPU (its extra_mem_pages only
+ * sizes page tables for other slots), so more memory for a bigger image is
+ * asked for as more runnable vCPUs.
+ */
+void guest_msr_vcpu_create_extra(struct guest_msr_vcpu *g, uint64_t extra_pages)
+{
+	uint32_t nr = 1 + (extra_pages + DEFAULT_STACK_PGS - 1) / DEFAULT_STACK_PGS;
+
+#ifdef VM_SHAPE_DEFAULT
+	g->vm = __vm_create(VM_SHAPE_DEFAULT, nr, 0);
+#else
+	g->vm = __vm_create(VM_MODE_DEFAULT, nr, 0);
+#endif
+	g->vcpu = vm_vcpu_add(g->vm, 0, guest_msr_interpreter);
 	suite_init_exceptions(g->vcpu);
 	guest_msr_install_gp_entry(g);
 	guest_msr_prog_alloc(g);

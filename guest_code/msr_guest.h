@@ -108,6 +108,13 @@ struct guest_msr_vcpu {
  * on to the library's handler).
  */
 void guest_msr_vcpu_create(struct guest_msr_vcpu *g);
+/*
+ * The same with @extra_pages more guest memory: the library sizes memslot 0
+ * for a 2 MB program image, and the whole executable (code, data, bss) is
+ * loaded there; a binary with a bigger image (a libFuzzer build: ~10 MB of
+ * bss) needs the difference.
+ */
+void guest_msr_vcpu_create_extra(struct guest_msr_vcpu *g, uint64_t extra_pages);
 void guest_msr_vcpu_free(struct guest_msr_vcpu *g);
 
 /*
