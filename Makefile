@@ -156,11 +156,10 @@ print-fuzz-dir:
 	@echo $(FUZZ_OUT)
 
 # For fuzz/build.sh (OSS-Fuzz): the library and guest code built with the
-# tree's compiler, and the flags/archives a harness is compiled with.
-fuzz-engine-libs: suite
-	@$(SUBMAKE) -s fuzz-engine-libs
-print-fuzz-%: $(TREE_OK)
-	@$(SUBMAKE) -s print-$*
+# tree's compiler, the harnesses with OSSFUZZ_CC/OSSFUZZ_CFLAGS/OSSFUZZ_ENGINE.
+fuzz-oss: suite
+	@$(SUBMAKE) fuzz-replay fuzz-oss
+	@$(SUITE)/scripts/fuzz-seeds.sh $(FUZZ_OUT)/replay/msr_fuzz_replay $(FUZZ_OUT)
 
 # Benchmarks (bench/*.c), built with the suite, run one after the other.
 bench: suite
@@ -184,7 +183,7 @@ vmtest:
 matrix:
 	@$(SUITE)/scripts/matrix.sh $(KERNELS)
 
-.PHONY: fuzz fuzz-smoke print-fuzz-dir fuzz-engine-libs vmtest matrix
+.PHONY: fuzz fuzz-smoke print-fuzz-dir fuzz-oss vmtest matrix
 
 clean:
 	rm -rf $(B)

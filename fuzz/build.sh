@@ -10,42 +10,30 @@
 # passed to make as usual.
 #
 # The KVM selftests library and the guest payloads are built by the kernel
-# tree's own Makefile with its compiler and flags (make fuzz-engine-libs) and
-# linked uninstrumented: code that runs inside the guest must never call a
-# coverage or sanitizer callback.  The targets (fuzz/<target>.c), the
-# runtime (fuzz/fuzz_common.c) and the model (lib/msr_model.c,
-# lib/msr_catalog.c) get $CFLAGS.  The fuzzers need /dev/kvm at run time;
-# without it they exit 4 (SKIP) with the reason.
+# tree's own Makefile with its compiler and flags and linked uninstrumented:
+# code that runs inside the guest must never call a coverage or sanitizer
+# callback.  The targets (fuzz/<target>.c), the runtime (fuzz/fuzz_common.c)
+# and the model (lib/msr_model.c, lib/msr_catalog.c) get $CFLAGS.  The
+# fuzzers need /dev/kvm at run time; without it they exit 4 (SKIP) with the
+# reason.
 SUITE=$(cd "$(dirname "$0")/.." && pwd)
 : "${CC:=clang}"
 : "${CFLAGS:=-O1 -g}"
 : "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}"
 : "${OUT:=$SUITE/build/oss-fuzz}"
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 
-mk() { env -u CC -u CFLAGS -u CXX -u CXXFLAGS -u LDFLAGS -u CPPFLAGS make -s --no-print-directory -C "$SUITE" "$@"; }
+# The tree's build must not pick up OSS-Fuzz's compiler from the environment.
+mk() { env -u CC -u CFLAGS -u CXX -u CXXFLAGS -u LDFLAGS -u CPPFLAGS \
+	make -s --no-print-directory -C "$SUITE" "$@"; }
 
-mk fuzz-engine-libs
+mk fuzz-oss OSSFUZZ_CC="$CC" OSSFUZZ_CFLAGS="$CFLAGS" OSSFUZZ_ENGINE="$LIB_FUZZING_ENGINE" \
+	OSSFUZZ_OUT="$OUT"
 fuzz_dir=$(mk print-fuzz-dir)
-harness_flags=$(mk print-fuzz-FUZZ_CFLAGS)
-libs=$(mk print-fuzz-FUZZ_ENGINE_LIBS)
-ldflags=$(mk print-fuzz-LDFLAGS)
-ldlibs=$(mk print-fuzz-LDLIBS)
-targets=$(mk print-fuzz-FUZZ_TARGETS)
-
-for t in $targets; do
-	echo "  OSS-FUZZ $OUT/$t"
-	# shellcheck disable=SC2086
-	$CC $harness_flags $CFLAGS $ldflags -DFUZZ_TARGET="fuzz_target_$t" \
-		"$SUITE/fuzz/$t.c" "$SUITE/fuzz/fuzz_common.c" "$SUITE/lib/msr_model.c" \
-		"$SUITE/lib/msr_catalog.c" $LIB_FUZZING_ENGINE $libs $ldlibs -o "$OUT/$t"
-done
-
-# Seeds, dictionaries and options come from the MSR catalog (scripts/fuzz-seeds.sh).
-"$SUITE/scripts/fuzz-seeds.sh" "$fuzz_dir/replay/msr_fuzz_replay" "$fuzz_dir" >/dev/null
-for t in $targets; do
+for t in $("$fuzz_dir/replay/msr_fuzz_replay" --targets | awk '$2 ~ /^[0-9]+$/ {print $1}'); do
 	rm -f "$OUT/${t}_seed_corpus.zip"
 	(cd "$fuzz_dir/seeds/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
 	cp "$fuzz_dir/$t.dict" "$fuzz_dir/$t.options" "$OUT/"
+	echo "  OSS-FUZZ $OUT/$t (+ ${t}_seed_corpus.zip, $t.dict, $t.options)"
 done
-echo "  OSS-FUZZ done: $(echo $targets) in $OUT"

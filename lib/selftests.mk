@@ -145,6 +145,20 @@ $(FUZZ_OUT)/afl/%: $(SUITE)/fuzz/%.c $(SUITE)/fuzz/fuzz_common.c $(SUITE)/fuzz/a
 
 suite: $(FUZZ_REPLAY)
 
+# fuzz/build.sh (the OSS-Fuzz contract): its $CC, $CFLAGS and
+# $LIB_FUZZING_ENGINE arrive as OSSFUZZ_CC, OSSFUZZ_CFLAGS, OSSFUZZ_ENGINE
+# (the tree's library keeps its own compiler), binaries go to OSSFUZZ_OUT.
+OSSFUZZ_OUT ?= $(FUZZ_OUT)/oss-fuzz
+$(OSSFUZZ_OUT)/%: $(SUITE)/fuzz/%.c $(SUITE)/fuzz/fuzz_common.c $(FUZZ_MODEL_SRCS) \
+		$(FUZZ_HDRS) $(FUZZ_ENGINE_LIBS) FORCE
+	@mkdir -p $(@D)
+	$(OSSFUZZ_CC) $(FUZZ_CFLAGS) $(OSSFUZZ_CFLAGS) $(LDFLAGS) -DFUZZ_TARGET=fuzz_target_$* $< \
+		$(SUITE)/fuzz/fuzz_common.c $(FUZZ_MODEL_SRCS) $(OSSFUZZ_ENGINE) \
+		$(FUZZ_ENGINE_LIBS) $(LDLIBS) -o $@
+fuzz-oss: $(addprefix $(OSSFUZZ_OUT)/,$(FUZZ_TARGETS))
+	@:
+FORCE:
+
 fuzz-replay: $(FUZZ_REPLAY)
 	@:
 fuzz-engine-libs: $(FUZZ_ENGINE_LIBS)
@@ -166,4 +180,4 @@ print-%:
 
 -include $(wildcard $(SUITE_OUT)/*/*.d $(SUITE_OUT)/*/*/*.d)
 
-.PHONY: suite bench fuzz-engine-libs fuzz-replay fuzz-libfuzzer fuzz-afl
+.PHONY: suite bench fuzz-oss FORCE fuzz-engine-libs fuzz-replay fuzz-libfuzzer fuzz-afl

@@ -15,7 +15,7 @@ out=$2
 mkdir -p "$out"
 rm -rf "$out/seeds"
 "$replay" --seeds "$out/seeds" >/dev/null
-"$replay" --targets | while read -r t max_len _; do
+"$replay" --targets | awk '$2 ~ /^[0-9]+$/' | while read -r t max_len _; do
 	"$replay" --dict "$out/$t.dict" --target "$t" >/dev/null
 	printf '[libfuzzer]\nmax_len = %s\ndict = %s.dict\n' "$max_len" "$t" > "$out/$t.options"
 	echo "  SEEDS    $t: $(ls "$out/seeds/$t" | wc -l) seeds, $(grep -c '=' "$out/$t.dict") dictionary tokens"

@@ -80,7 +80,7 @@ replay=$build/replay/msr_fuzz_replay
 [ -x "$replay" ] || die "no $replay: run 'make fuzz' first"
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "fuzz.sh: SKIP: /dev/kvm cannot be opened (needs KVM and permission)"; exit 4; }
 
-targets=$("$replay" --targets | awk '{print $1}')
+targets=$("$replay" --targets | awk '$2 ~ /^[0-9]+$/ {print $1}')
 
 # The divergence signature of a saved input ("" if it does not diverge now).
 signature() {	# target file
