@@ -1,0 +1,1443 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fuzz target msr_filter: KVM_X86_SET_MSR_FILTER with a fuzzed filter whose
+ * bitmaps sit anywhere from a plain buffer to right before an unmapped page,
+ * then guest RDMSR/WRMSR probes run by the guest payload
+ * (guest_code/msr_guest.h).  The ioctl's result and every probe are
+ * compared with the model (lib/msr_model.h); a rejected filter must leave
+ * the previous one in force.
+ *
+ * Per input, on one VM of a pool (two per resident filter, used in turn so
+ * that two installs on one VM are always separated by other work):
+ *   1. the VM holds its resident filter (one of the valid specs of
+ *      lib/msr_filter_specs.h; the model's state is the resident's) and the
+ *      exit mask INVAL|UNKNOWN|FILTER;
+ *   2. KVM_X86_SET_MSR_FILTER of the fuzzed filter: errno against
+ *      msr_model_filter_install() on a copy of the resident's state;
+ *   3. one guest program of the probes (one KVM_RUN, plus one per MSR exit;
+ *      RDMSR exits answered with a distinctive data, every exit with error
+ *      0, which leaves a WRMSR without effect); each probe checked against
+ *      msr_model_guest_access() + msr_model_complete_exit() with the state
+ *      the model has in force (the fuzzed filter if accepted, else the
+ *      resident's);
+ *   4. if the fuzzed filter was accepted, the resident is installed again
+ *      (the probes' KVM_RUN is the gap fuzz_set_msr_filter() needs).
+ *
+ * Probes of catalog MSRs use the facts of the catalog probed on the VM
+ * (msr_catalog_facts()) and write only the MSR's current value (UNKNOWN
+ * class MSRs, which have no handler: the input's value).  For any other
+ * index the model does not know KVM's handler: a probe the model's filter
+ * denies must be exactly the model's FILTER exit; an allowed one may be
+ * anything but a FILTER exit (if it exits: right exit reason, index, data
+ * 0, error 0, pad 0, and the answer delivered).  An unlisted index is
+ * written only where the model's filter denies the write, else the probe
+ * becomes an RDMSR.
+ *
+ * Input format (little endian; reads past the end give zero bytes, so every
+ * byte string is one input; the all-zero input is resident 0, an empty
+ * DEFAULT_ALLOW filter and no probes):
+ *
+ *   u8   resident    resident = residents[resident % nresidents]
+ *   u8   fctl        bit 0: KVM_MSR_FILTER_DEFAULT_DENY;
+ *                    bit 7: raw filter flags follow (u32), bit 0 ignored
+ *   [u32 flags]
+ *   u8   nranges     % 17: ranges[0..n-1] follow, the others are all zero
+ *   u8   nprobes     % 17: probes follow the ranges
+ *   range:
+ *     u8  ctl        bits 0-1 flags: READ, WRITE, READ|WRITE, raw u32
+ *                    bits 2-4 bitmap place (MF_PLACE_*): 0 normal (slot +
+ *                      arg), 1 guard_end (the bitmap's last byte is the
+ *                      byte before a PROT_NONE page), 2 truncated (the guard
+ *                      page cuts it 1 + arg % size bytes short), 3 NULL,
+ *                      4 unmapped (guard page + arg), 5 wild (arg & 3: page
+ *                      0, non-canonical, kernel half, wrapping past 2^64,
+ *                      from the u64), 6 normal, 7 guard_end
+ *                    bits 5-6 nmsrs: u8, u16, u32, boundary table[u8]
+ *                    bit 7 base: raw u32, or anchored: u8 catalog entry,
+ *                      u8 back (base = entry's index - back, u32)
+ *     [u32 flags]    if raw
+ *     base           u32, or u8 entry + u8 back
+ *     nmsrs          u8, u16, u32 or u8 (table index)
+ *     u8  arg        placement argument
+ *     [u64 wild]     if place wild
+ *     u8  pattern    every bitmap byte (bit set: allowed) ...
+ *     u8  nexplicit  ... except the first nexplicit, which follow
+ *     u8  bytes[nexplicit]
+ *   probe (at most 16):
+ *     u8  ctl        bit 0: WRMSR (else RDMSR); bit 4: u64 value follows
+ *                    bits 1-3 index (MF_SRC_*): 0/5 catalog (u8 entry),
+ *                      1/6 range edge (u8 sel), 2 x2APIC (0x800 + u8),
+ *                      3/7 raw u32, 4 inside a range (u8 sel, u16 offset)
+ *                    sel: bits 0-3 range, bit 4 the resident's ranges
+ *                      (else the fuzzed ones), bits 5-7 edge (MF_EDGE_*):
+ *                      base-1, base, base+nmsrs-1, base+nmsrs, middle,
+ *                      base+64, base-64, 0xffffffff (all u32)
+ *     index args     as above
+ *     [u64 value]
+ *
+ * Typical input: 1-4 ranges and 4 probes, 40-70 bytes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "msr_catalog.h"
+#include "msr_filter_probe.h"
+#include "msr_filter_specs.h"
+#include "msr_guest.h"
+#include "msr_host.h"
+#include "msr_model.h"
+#include "msr_probe.h"
+
+#define MF_MAX_RANGES		KVM_MSR_FILTER_MAX_RANGES
+#define MF_MAX_PROBES		16
+#define MF_MAX_RESIDENTS	32
+#define MF_MAX_EXPLICIT		255
+#define MF_EXIT_MASK		(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN | \
+				 KVM_MSR_EXIT_REASON_FILTER)
+#define MF_MAX_BITMAP		KVM_MSR_FILTER_MAX_BITMAP_SIZE
+
+/* Feedback tags. */
+#define MF_TAG_FILTER		0x10
+#define MF_TAG_RANGE		0x11
+#define MF_TAG_PROBE		0x20
+#define MF_TAG_SEEN		0x21
+
+enum mf_place {
+	MF_PLACE_NORMAL,
+	MF_PLACE_GUARD_END,
+	MF_PLACE_TRUNCATED,
+	MF_PLACE_NULL,
+	MF_PLACE_UNMAPPED,
+	MF_PLACE_WILD,
+	MF_PLACES
+};
+
+static const uint8_t place_of_code[8] = {
+	MF_PLACE_NORMAL, MF_PLACE_GUARD_END, MF_PLACE_TRUNCATED, MF_PLACE_NULL,
+	MF_PLACE_UNMAPPED, MF_PLACE_WILD, MF_PLACE_NORMAL, MF_PLACE_GUARD_END,
+};
+
+static const char *const place_names[MF_PLACES] = {
+	"normal", "guard_end", "truncated", "NULL", "unmapped", "wild",
+};
+
+enum mf_wild {
+	MF_WILD_PAGE0,		/* 1..0xfff: below mmap_min_addr */
+	MF_WILD_NONCANONICAL,
+	MF_WILD_KERNEL,
+	MF_WILD_WRAP,		/* addr + size wraps past 2^64 */
+};
+
+static const char *const wild_names[4] = { "page 0", "non-canonical", "kernel half", "wraps 2^64" };
+
+enum mf_nmsrs_mode { MF_NMSRS_U8, MF_NMSRS_U16, MF_NMSRS_U32, MF_NMSRS_TABLE };
+
+/* Sizes around the bitmap rules: longs, the size limit, u32 and long wrap. */
+static const uint32_t nmsrs_table[] = {
+	0, 1, 2, 63, 64, 65, 127, 128, 129, 0x800, 0x2fff, 0x3000, 0x3001, 0x3040, 0x3041,
+	0x10000, 0x7fffffff, 0x80000000, 0xffffffc0, 0xffffffc1, 0xfffffffe, 0xffffffff,
+};
+
+#define NMSRS_TABLE_SIZE	(sizeof(nmsrs_table) / sizeof(nmsrs_table[0]))
+
+enum mf_src {
+	MF_SRC_CATALOG,
+	MF_SRC_EDGE,
+	MF_SRC_X2APIC,
+	MF_SRC_RAW,
+	MF_SRC_INSIDE,
+	MF_SRCS
+};
+
+static const uint8_t src_of_code[8] = {
+	MF_SRC_CATALOG, MF_SRC_EDGE, MF_SRC_X2APIC, MF_SRC_RAW, MF_SRC_INSIDE,
+	MF_SRC_CATALOG, MF_SRC_EDGE, MF_SRC_RAW,
+};
+
+static const char *const src_names[MF_SRCS] = { "catalog", "range edge", "x2APIC", "raw", "inside range" };
+
+enum mf_edge {
+	MF_EDGE_BELOW,		/* base - 1 */
+	MF_EDGE_BASE,
+	MF_EDGE_LAST,		/* base + nmsrs - 1 */
+	MF_EDGE_END,		/* base + nmsrs */
+	MF_EDGE_MIDDLE,
+	MF_EDGE_NEXT_LONG,	/* base + 64 */
+	MF_EDGE_PREV_LONG,	/* base - 64 */
+	MF_EDGE_U32_MAX,
+};
+
+static const char *const edge_names[8] = {
+	"base-1", "base", "base+nmsrs-1", "base+nmsrs", "middle", "base+64", "base-64", "0xffffffff",
+};
+
+/* ---- the decoded input ---------------------------------------------------- */
+
+struct mf_range {
+	uint8_t ctl;
+	uint32_t flags;
+	uint32_t base;
+	uint32_t nmsrs;
+	bool anchored;
+	uint8_t anchor, back;
+	enum mf_nmsrs_mode nmsrs_mode;
+	enum mf_place place;
+	uint8_t arg;
+	uint64_t wild;
+	uint8_t pattern;
+	uint8_t nexplicit;
+	uint8_t bytes[MF_MAX_EXPLICIT];
+};
+
+struct mf_probe {
+	bool write;
+	enum mf_src src;
+	uint8_t sel;		/* catalog entry, x2APIC offset or range selector */
+	uint16_t offset;	/* MF_SRC_INSIDE */
+	uint32_t index;
+	bool has_value;
+	uint64_t value;
+};
+
+struct mf_input {
+	unsigned int resident;
+	uint32_t flags;
+	bool raw_flags;
+	unsigned int nranges;
+	unsigned int nprobes;
+	struct mf_range ranges[MF_MAX_RANGES];
+	struct mf_probe probes[MF_MAX_PROBES];
+};
+
+/* ---- resident filters --------------------------------------------------- */
+
+struct mf_resident {
+	const struct msr_filter_spec *spec;
+	struct kvm_msr_filter filter;
+	uint8_t bitmaps[MSR_SPEC_MAX_RANGES][KVM_MSR_FILTER_MAX_BITMAP_SIZE];
+	struct msr_model_filter_state state;
+};
+
+/*
+ * Large state lives on the heap: kvm_vm_elf_load() copies the whole binary
+ * image, .bss included, into every VM's memory.
+ */
+static struct mf_resident *residents;
+static unsigned int nresidents;
+
+static void resident_add(const struct msr_filter_spec *s)
+{
+	struct msr_model_mem_region regions[MSR_SPEC_MAX_RANGES];
+	struct mf_resident *r = &residents[nresidents];
+	struct msr_model_mem mem;
+
+	FUZZ_HARNESS_ASSERT(nresidents < MF_MAX_RESIDENTS, "too many resident filters");
+	r->spec = s;
+	msr_filter_spec_build(s, &r->filter, r->bitmaps);
+	msr_filter_spec_mem(r->bitmaps, regions, &mem);
+	msr_model_filter_state_init(&r->state);
+	/* Only filters the model accepts can be residents. */
+	if (msr_model_filter_install(&r->state, &r->filter, &mem).err)
+		return;
+	nresidents++;
+}
+
+/* Every valid spec of lib/msr_filter_specs.h (allow_empty among them). */
+static void residents_init(void)
+{
+	unsigned int i;
+
+	if (nresidents)
+		return;
+	residents = calloc(MF_MAX_RESIDENTS, sizeof(*residents));
+	FUZZ_HARNESS_ASSERT(residents, "out of memory");
+	for (i = 0; i < MSR_COMPAT_FILTER_SPECS; i++)
+		resident_add(&msr_compat_filter_specs[i]);
+	for (i = 0; i < MSR_SEMANTIC_FILTER_SPECS; i++)
+		resident_add(&msr_semantic_filter_specs[i]);
+	for (i = 0; i < 2; i++)
+		resident_add(&msr_swap_filter_specs[i]);
+	FUZZ_HARNESS_ASSERT(nresidents, "no valid filter spec");
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+static uint32_t catalog_index(uint8_t entry)
+{
+	return msr_catalog_table[entry % MSR_CATALOG_SIZE].index;
+}
+
+/* The range a probe selector names: base and nmsrs (all zero if none). */
+static void selected_range(const struct mf_input *in, uint8_t sel, uint32_t *base,
+			   uint32_t *nmsrs)
+{
+	unsigned int n = sel & 0xf;
+
+	*base = 0;
+	*nmsrs = 0;
+	if (sel & 0x10) {
+		const struct msr_filter_spec *s = residents[in->resident].spec;
+
+		if (s->nranges) {
+			*base = s->ranges[n % s->nranges].base;
+			*nmsrs = s->ranges[n % s->nranges].nmsrs;
+		}
+	} else if (in->nranges) {
+		*base = in->ranges[n % in->nranges].base;
+		*nmsrs = in->ranges[n % in->nranges].nmsrs;
+	}
+}
+
+static uint32_t edge_index(uint32_t base, uint32_t nmsrs, unsigned int edge)
+{
+	switch (edge) {
+	case MF_EDGE_BELOW:
+		return base - 1;
+	case MF_EDGE_BASE:
+		return base;
+	case MF_EDGE_LAST:
+		return base + nmsrs - 1;
+	case MF_EDGE_END:
+		return base + nmsrs;
+	case MF_EDGE_MIDDLE:
+		return base + nmsrs / 2;
+	case MF_EDGE_NEXT_LONG:
+		return base + 64;
+	case MF_EDGE_PREV_LONG:
+		return base - 64;
+	default:
+		return 0xffffffffu;
+	}
+}
+
+static void decode_range(struct fuzz_in *d, struct mf_range *r)
+{
+	static const uint32_t flag_modes[3] = {
+		KVM_MSR_FILTER_READ, KVM_MSR_FILTER_WRITE,
+		KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+	};
+
+	r->ctl = fuzz_u8(d);
+	r->flags = (r->ctl & 3) == 3 ? fuzz_u32(d) : flag_modes[r->ctl & 3];
+	r->place = place_of_code[(r->ctl >> 2) & 7];
+	r->nmsrs_mode = (r->ctl >> 5) & 3;
+	r->anchored = r->ctl & 0x80;
+	if (r->anchored) {
+		r->anchor = fuzz_u8(d);
+		r->back = fuzz_u8(d);
+		r->base = catalog_index(r->anchor) - r->back;
+	} else {
+		r->base = fuzz_u32(d);
+	}
+	switch (r->nmsrs_mode) {
+	case MF_NMSRS_U8:
+		r->nmsrs = fuzz_u8(d);
+		break;
+	case MF_NMSRS_U16:
+		r->nmsrs = fuzz_u16(d);
+		break;
+	case MF_NMSRS_U32:
+		r->nmsrs = fuzz_u32(d);
+		break;
+	default:
+		r->nmsrs = nmsrs_table[fuzz_u8(d) % NMSRS_TABLE_SIZE];
+		break;
+	}
+	r->arg = fuzz_u8(d);
+	r->wild = r->place == MF_PLACE_WILD ? fuzz_u64(d) : 0;
+	r->pattern = fuzz_u8(d);
+	r->nexplicit = fuzz_u8(d);
+	fuzz_bytes(d, r->bytes, r->nexplicit);
+}
+
+static void decode_probe(struct fuzz_in *d, const struct mf_input *in, struct mf_probe *p)
+{
+	uint8_t ctl = fuzz_u8(d);
+	uint32_t base, nmsrs;
+
+	memset(p, 0, sizeof(*p));
+	p->write = ctl & 1;
+	p->src = src_of_code[(ctl >> 1) & 7];
+	p->has_value = ctl & 0x10;
+	switch (p->src) {
+	case MF_SRC_CATALOG:
+		p->sel = fuzz_u8(d);
+		p->index = catalog_index(p->sel);
+		break;
+	case MF_SRC_EDGE:
+		p->sel = fuzz_u8(d);
+		selected_range(in, p->sel, &base, &nmsrs);
+		p->index = edge_index(base, nmsrs, p->sel >> 5);
+		break;
+	case MF_SRC_X2APIC:
+		p->sel = fuzz_u8(d);
+		p->index = MSR_MODEL_X2APIC_FIRST + p->sel;
+		break;
+	case MF_SRC_RAW:
+		p->index = fuzz_u32(d);
+		break;
+	default:
+		p->sel = fuzz_u8(d);
+		p->offset = fuzz_u16(d);
+		selected_range(in, p->sel, &base, &nmsrs);
+		p->index = base + (nmsrs ? p->offset % nmsrs : 0);
+		break;
+	}
+	if (p->has_value)
+		p->value = fuzz_u64(d);
+}
+
+static void decode(struct mf_input *in, const uint8_t *data, size_t size)
+{
+	struct fuzz_in d;
+	uint8_t fctl;
+	unsigned int i;
+
+	residents_init();
+	fuzz_in_init(&d, data, size);
+	in->resident = fuzz_u8(&d) % nresidents;
+	fctl = fuzz_u8(&d);
+	in->raw_flags = fctl & 0x80;
+	in->flags = in->raw_flags ? fuzz_u32(&d) :
+		    (fctl & 1 ? KVM_MSR_FILTER_DEFAULT_DENY : KVM_MSR_FILTER_DEFAULT_ALLOW);
+	in->nranges = fuzz_u8(&d) % (MF_MAX_RANGES + 1);
+	in->nprobes = fuzz_u8(&d) % (MF_MAX_PROBES + 1);
+	for (i = 0; i < in->nranges; i++)
+		decode_range(&d, &in->ranges[i]);
+	for (i = 0; i < in->nprobes; i++)
+		decode_probe(&d, in, &in->probes[i]);
+}
+
+/* ---- encoding (seeds) ------------------------------------------------------ */
+
+static void encode_range(struct fuzz_out *o, const struct mf_range *r)
+{
+	unsigned int fl, nm;
+
+	if (r->flags == KVM_MSR_FILTER_READ)
+		fl = 0;
+	else if (r->flags == KVM_MSR_FILTER_WRITE)
+		fl = 1;
+	else if (r->flags == (KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE))
+		fl = 2;
+	else
+		fl = 3;
+	nm = r->nmsrs < 0x100 ? MF_NMSRS_U8 : r->nmsrs < 0x10000 ? MF_NMSRS_U16 : MF_NMSRS_U32;
+	fuzz_put_u8(o, fl | r->place << 2 | nm << 5);
+	if (fl == 3)
+		fuzz_put_u32(o, r->flags);
+	fuzz_put_u32(o, r->base);
+	if (nm == MF_NMSRS_U8)
+		fuzz_put_u8(o, r->nmsrs);
+	else if (nm == MF_NMSRS_U16)
+		fuzz_put_u16(o, r->nmsrs);
+	else
+		fuzz_put_u32(o, r->nmsrs);
+	fuzz_put_u8(o, r->arg);
+	if (r->place == MF_PLACE_WILD)
+		fuzz_put_u64(o, r->wild);
+	fuzz_put_u8(o, r->pattern);
+	fuzz_put_u8(o, r->nexplicit);
+	fuzz_put_bytes(o, r->bytes, r->nexplicit);
+}
+
+/* A probe of @index: from the catalog if it is there, else raw. */
+static void encode_probe(struct fuzz_out *o, bool write, uint32_t index, bool has_value,
+			 uint64_t value)
+{
+	unsigned int i, src = MF_SRC_RAW;
+
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		if (msr_catalog_table[i].index == index) {
+			src = MF_SRC_CATALOG;
+			break;
+		}
+	}
+	fuzz_put_u8(o, write | src << 1 | has_value << 4);
+	if (src == MF_SRC_CATALOG)
+		fuzz_put_u8(o, i);
+	else
+		fuzz_put_u32(o, index);
+	if (has_value)
+		fuzz_put_u64(o, value);
+}
+
+static void encode_edge_probe(struct fuzz_out *o, bool write, uint8_t sel)
+{
+	fuzz_put_u8(o, write | MF_SRC_EDGE << 1);
+	fuzz_put_u8(o, sel);
+}
+
+/* Header of an input; ranges and probes follow. */
+static void encode_head(struct fuzz_out *o, unsigned int resident, uint32_t flags,
+			unsigned int nranges, unsigned int nprobes)
+{
+	bool raw = flags & ~KVM_MSR_FILTER_DEFAULT_DENY;
+
+	o->n = 0;
+	fuzz_put_u8(o, resident);
+	fuzz_put_u8(o, raw ? 0x80 : (flags & KVM_MSR_FILTER_DEFAULT_DENY ? 1 : 0));
+	if (raw)
+		fuzz_put_u32(o, flags);
+	fuzz_put_u8(o, nranges);
+	fuzz_put_u8(o, nprobes);
+}
+
+/* ---- bitmap arena ---------------------------------------------------------- */
+
+/*
+ * Per range slot: MF_SLOT_PAGES readable pages, then a PROT_NONE guard page
+ * (the arena starts with one too).  The model is told exactly these
+ * regions; every other address a placement produces is unreadable.
+ */
+#define MF_SLOT_PAGES	2
+
+static uint8_t *arena;
+static size_t page_size;
+
+static size_t slot_len(void)
+{
+	return MF_SLOT_PAGES * page_size;
+}
+
+static uint8_t *slot(unsigned int i)
+{
+	return arena + page_size + i * (slot_len() + page_size);
+}
+
+static void arena_init(void)
+{
+	size_t len;
+	unsigned int i;
+
+	if (arena)
+		return;
+	page_size = getpagesize();
+	FUZZ_HARNESS_ASSERT(slot_len() >= 2 * MF_MAX_BITMAP + 256, "page size %zu", page_size);
+	len = page_size + MF_MAX_RANGES * (slot_len() + page_size);
+	arena = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FUZZ_HARNESS_ASSERT(arena != MAP_FAILED, "mmap of the bitmap arena: %s", strerror(errno));
+	for (i = 0; i < MF_MAX_RANGES; i++)
+		FUZZ_HARNESS_ASSERT(!mprotect(slot(i), slot_len(), PROT_READ | PROT_WRITE),
+				    "mprotect: %s", strerror(errno));
+	/* Page 0 must be unmapped for MF_WILD_PAGE0 (msync: ENOMEM if unmapped). */
+	FUZZ_HARNESS_ASSERT(msync(NULL, page_size, MS_ASYNC) && errno == ENOMEM,
+			    "page 0 is mapped");
+}
+
+static uint64_t wild_addr(uint8_t arg, uint64_t raw)
+{
+	switch (arg & 3) {
+	case MF_WILD_PAGE0:
+		return 1 + raw % (page_size - 1);
+	case MF_WILD_NONCANONICAL:
+		return 0x8000000000000000ull | (raw & 0x00007fffffffffffull);
+	case MF_WILD_KERNEL:
+		return 0xffff800000000000ull | raw;
+	default:
+		return ~0ull - (raw & 0x7ff);
+	}
+}
+
+/* Bytes a range's bitmap is laid out with: KVM's size, or the maximum. */
+static size_t layout_len(const struct mf_range *r)
+{
+	uint64_t size = msr_model_bitmap_bytes(r->nmsrs, MSR_MODEL_KERNEL_LONG_BYTES);
+
+	return size && size <= MF_MAX_BITMAP ? size : MF_MAX_BITMAP;
+}
+
+static void fill_bitmap(uint8_t *p, size_t len, const struct mf_range *r)
+{
+	memset(p, r->pattern, len);
+	memcpy(p, r->bytes, r->nexplicit < len ? r->nexplicit : len);
+}
+
+/* Where range @i's bitmap goes; lays out its bytes where they are readable. */
+static uint64_t place_bitmap(const struct mf_range *r, unsigned int i)
+{
+	uint8_t *base = slot(i), *end = base + slot_len();
+	size_t len = layout_len(r), k;
+
+	switch (r->place) {
+	case MF_PLACE_NORMAL:
+		fill_bitmap(base + r->arg, len, r);
+		return (uintptr_t)(base + r->arg);
+	case MF_PLACE_GUARD_END:
+		fill_bitmap(end - len, len, r);
+		return (uintptr_t)(end - len);
+	case MF_PLACE_TRUNCATED:
+		k = 1 + r->arg % len;
+		fill_bitmap(end - len + k, len - k, r);
+		return (uintptr_t)(end - len + k);
+	case MF_PLACE_NULL:
+		return 0;
+	case MF_PLACE_UNMAPPED:
+		return (uintptr_t)(end + r->arg);
+	default:
+		return wild_addr(r->arg, r->wild);
+	}
+}
+
+struct mf_filter {
+	struct kvm_msr_filter kf;
+	struct msr_model_mem_region regions[MF_MAX_RANGES];
+	struct msr_model_mem mem;
+};
+
+static void build_filter(const struct mf_input *in, struct mf_filter *f)
+{
+	unsigned int i;
+
+	memset(&f->kf, 0, sizeof(f->kf));
+	f->kf.flags = in->flags;
+	for (i = 0; i < MF_MAX_RANGES; i++)
+		f->regions[i] = (struct msr_model_mem_region){
+			(uintptr_t)slot(i), slot_len(), slot(i) };
+	f->mem = (struct msr_model_mem){ f->regions, MF_MAX_RANGES };
+	for (i = 0; i < in->nranges; i++) {
+		const struct mf_range *r = &in->ranges[i];
+
+		f->kf.ranges[i] = (struct kvm_msr_filter_range){
+			.flags = r->flags, .base = r->base, .nmsrs = r->nmsrs,
+			.bitmap = (__u8 *)(uintptr_t)place_bitmap(r, i),
+		};
+	}
+}
+
+/* ---- VMs ------------------------------------------------------------------- */
+
+struct mf_vm {
+	bool live;
+	struct guest_msr_vcpu g;
+	struct msr_catalog catalog;
+	struct msr_vcpu_model model;
+	struct msr_facts facts[MSR_CATALOG_SIZE];
+	uint64_t last_install_end;
+};
+
+static struct mf_vm (*vms)[2];	/* [MF_MAX_RESIDENTS], from mf_init() */
+static uint8_t vm_turn[MF_MAX_RESIDENTS];
+static struct msr_host_info host;
+
+static void filter_sig(char *buf, size_t len, const char *what, enum msr_rule rule)
+{
+	char rule_name[64];
+	size_t i;
+
+	snprintf(rule_name, sizeof(rule_name), "%s", msr_rule_name(rule));
+	for (i = 0; rule_name[i]; i++)
+		rule_name[i] = rule_name[i] >= 'A' && rule_name[i] <= 'Z' ? rule_name[i] - 'A' + 'a' :
+										     rule_name[i];
+	snprintf(buf, len, "filter.%s.%s", what, rule_name);
+}
+
+static void mf_vm_discard(struct mf_vm *vm)
+{
+	if (vm->live)
+		guest_msr_vcpu_free(&vm->g);
+	vm->live = false;
+}
+
+/*
+ * Install the resident filter again; false (and the VM discarded) if KVM
+ * refuses a filter the model accepts.
+ */
+static bool install_resident(struct mf_vm *vm, const struct mf_resident *res, const char *when)
+{
+	char sig[FUZZ_SIG_LEN];
+	int rc = fuzz_set_msr_filter(vm->g.vm, &res->filter, &vm->last_install_end);
+
+	if (!rc)
+		return true;
+	filter_sig(sig, sizeof(sig), "resident", MSR_RULE_FILTER_ACCEPTED);
+	fuzz_divergence(sig, "KVM_X86_SET_MSR_FILTER of the resident filter %s (%s): errno %d (%s), "
+			"model: accepted (rule FILTER_ACCEPTED)", res->spec->name, when, -rc,
+			strerror(-rc));
+	mf_vm_discard(vm);
+	return false;
+}
+
+/*
+ * The library loads the whole executable image, .bss included, into
+ * memslot 0, sized for 512 pages; libFuzzer's .bss alone is ~10 MiB.
+ */
+extern char __executable_start[], _end[];
+
+static uint64_t image_pages(void)
+{
+	return (uint64_t)(_end - __executable_start) / getpagesize() + 1;
+}
+
+static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res)
+{
+	unsigned int i;
+	int rc;
+
+	memset(vm, 0, sizeof(*vm));
+	guest_msr_vcpu_create_extra(&vm->g, image_pages());
+	vm->live = true;
+	guest_msr_prog_done_port(&vm->g, true);
+	msr_catalog_init(&vm->catalog);
+	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
+	msr_probe_catalog(&vm->catalog, vm->g.vcpu);
+	msr_vcpu_model_from_host(&vm->model, &host, vm->g.vcpu);
+	for (i = 0; i < MSR_CATALOG_SIZE; i++)
+		msr_catalog_facts(&vm->catalog.entries[i], &vm->model, &vm->facts[i]);
+	rc = __vm_enable_cap(vm->g.vm, KVM_CAP_X86_USER_SPACE_MSR, MF_EXIT_MASK);
+	FUZZ_HARNESS_ASSERT(!rc, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, %#x): %s",
+			    MF_EXIT_MASK, strerror(errno));
+	return install_resident(vm, res, "on a new VM");
+}
+
+/* The VM of this input: the resident's two VMs take turns. */
+static struct mf_vm *mf_vm_get(unsigned int resident)
+{
+	struct mf_vm *vm;
+
+	vm_turn[resident] ^= 1;
+	vm = &vms[resident][vm_turn[resident]];
+	if (!vm->live && !mf_vm_create(vm, &residents[resident]))
+		return NULL;
+	return vm;
+}
+
+/* ---- probes ---------------------------------------------------------------- */
+
+struct mf_plan {
+	const struct mf_probe *p;
+	bool write;		/* after demotion */
+	bool demoted;		/* an unlisted WRMSR the filter allows: run as RDMSR */
+	int entry;		/* catalog position, -1: unlisted */
+	bool full;		/* the model predicts everything (else: the filter only) */
+	uint64_t value;
+	uint64_t answer;	/* msr.data for an RDMSR exit */
+	struct msr_filter_verdict fv;
+	struct msr_outcome first;	/* KVM's handling of the instruction */
+	struct msr_outcome final;	/* after the answer, if it exits */
+};
+
+struct mf_seen {
+	unsigned int exits;
+	uint32_t exit_reason;
+	struct msr_exit_fields msr;
+};
+
+struct mf_ctx {
+	const struct mf_input *in;
+	struct mf_vm *vm;
+	const struct mf_resident *res;
+	const struct msr_model_filter_state *state;	/* in force (model) */
+	bool accepted;			/* the fuzzed filter is in force */
+	struct mf_plan plan[MF_MAX_PROBES];
+	struct mf_seen seen[MF_MAX_PROBES];
+};
+
+static int catalog_pos(const struct mf_vm *vm, uint32_t index)
+{
+	unsigned int i;
+
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		if (vm->catalog.entries[i].index == index)
+			return i;
+	}
+	return -1;
+}
+
+static uint64_t answer_for(unsigned int i, uint32_t index)
+{
+	return (uint64_t)(0xda7a0000u | i) << 32 | (0x5eed0000u ^ (index & 0xffff));
+}
+
+static void plan_probe(struct mf_ctx *c, unsigned int i)
+{
+	const struct mf_probe *p = &c->in->probes[i];
+	struct mf_plan *pl = &c->plan[i];
+	struct msr_exit_fields user;
+	struct msr_facts f;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->p = p;
+	pl->write = p->write;
+	pl->entry = catalog_pos(c->vm, p->index);
+	pl->answer = answer_for(i, p->index);
+	pl->fv = msr_model_filter_allows(c->state, p->index,
+					 pl->write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ);
+	if (pl->entry >= 0) {
+		f = c->vm->facts[pl->entry];
+		pl->full = true;
+		/* UNKNOWN MSRs have no handler: any value; else the current one. */
+		if (c->vm->catalog.entries[pl->entry].class == MSR_CLASS_UNKNOWN)
+			pl->value = p->value;
+		else
+			pl->value = f.rd_value;
+	} else {
+		msr_facts_init(&f, p->index);
+		if (pl->write && pl->fv.allowed) {
+			pl->write = false;
+			pl->demoted = true;
+			pl->fv = msr_model_filter_allows(c->state, p->index, KVM_MSR_FILTER_READ);
+		}
+		pl->value = p->value;
+		pl->full = !pl->fv.allowed;
+	}
+	pl->first = msr_model_guest_access(c->state, MF_EXIT_MASK, &f,
+					   pl->write ? MSR_WRMSR : MSR_RDMSR, pl->value);
+	user = pl->first.msr;
+	user.error = 0;
+	user.data = pl->answer;
+	pl->final = msr_model_complete_exit(&pl->first, &user);
+	fuzz_feedback(fuzz_key(MF_TAG_PROBE, pl->first.rule, pl->first.cause,
+			       pl->write | pl->fv.rule << 1 | pl->fv.allowed << 7 |
+			       c->accepted << 8 | pl->full << 9 | (p->src << 10)));
+}
+
+enum mf_run {
+	MF_RUN_OK,
+	MF_RUN_FAILED,		/* KVM_RUN returned an error */
+	MF_RUN_EXTRA_EXIT,	/* an MSR exit after the last probe, or too many */
+	MF_RUN_OTHER_EXIT,	/* neither an MSR exit nor the program's end */
+	MF_RUN_INCOMPLETE,	/* done before every probe ran */
+};
+
+static const char *const run_names[] = {
+	"ok", "KVM_RUN failed", "MSR exit with no probe to belong to",
+	"unexpected exit", "program ended early",
+};
+
+/* The program, to its end.  *@op: the probe being executed when it stopped. */
+static enum mf_run run_program(struct mf_ctx *c, uint32_t *op, int *err)
+{
+	struct guest_msr_program *p = c->vm->g.prog;
+	struct kvm_run *run = c->vm->g.vcpu->run;
+	unsigned int n = c->in->nprobes, total = 0;
+	struct mf_seen *s;
+
+	*op = 0;
+	for (;;) {
+		if (fuzz_vcpu_run(c->vm->g.vcpu)) {
+			*err = errno;
+			return MF_RUN_FAILED;
+		}
+		*op = guest_msr_current_op(&c->vm->g, *op);
+		switch (run->exit_reason) {
+		case KVM_EXIT_X86_RDMSR:
+		case KVM_EXIT_X86_WRMSR:
+			fuzz_stats.exits++;
+			if (*op >= n || ++total > 2 * n)
+				return MF_RUN_EXTRA_EXIT;
+			s = &c->seen[*op];
+			if (!s->exits++) {
+				s->exit_reason = run->exit_reason;
+				s->msr.error = run->msr.error;
+				memcpy(s->msr.pad, run->msr.pad, sizeof(s->msr.pad));
+				s->msr.reason = run->msr.reason;
+				s->msr.index = run->msr.index;
+				s->msr.data = run->msr.data;
+			}
+			p->executed = *op;
+			run->msr.error = 0;
+			if (run->exit_reason == KVM_EXIT_X86_RDMSR)
+				run->msr.data = c->plan[*op].answer;
+			continue;
+		case KVM_EXIT_IO:
+			if (run->io.port != GUEST_MSR_DONE_PORT)
+				return MF_RUN_OTHER_EXIT;
+			return p->executed == n && *op == n ? MF_RUN_OK : MF_RUN_INCOMPLETE;
+		default:
+			return MF_RUN_OTHER_EXIT;
+		}
+	}
+}
+
+/* ---- describing --------------------------------------------------------------- */
+
+static const char *access_op(bool write)
+{
+	return write ? "wrmsr" : "rdmsr";
+}
+
+static const char *msr_label(uint32_t index)
+{
+	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
+
+	return e ? e->name : "not in the catalog";
+}
+
+static void describe_expected(char *buf, size_t len, const struct mf_plan *pl)
+{
+	const struct msr_outcome *o = &pl->final;
+	int n = 0;
+
+	if (!pl->full) {
+		snprintf(buf, len, "anything but a FILTER exit (the filter allows it: rule %s, range "
+			 "%d; KVM's handler for this index is not modelled); if it exits: %s, "
+			 "index %#x, data 0, error 0, pad 0, then retired with EDX:EAX = %#llx",
+			 msr_rule_name(pl->fv.rule), pl->fv.range,
+			 exit_reason_str(KVM_EXIT_X86_RDMSR), pl->p->index,
+			 (unsigned long long)pl->answer);
+		return;
+	}
+	if (pl->first.result == MSR_RESULT_EXIT)
+		n += snprintf(buf + n, len - n, "one exit %s (reason %s, index %#x, data %#llx, "
+			      "error 0, pad 0), then ", exit_reason_str(pl->first.exit_reason),
+			      msr_model_reason_str(pl->first.msr.reason), pl->first.msr.index,
+			      (unsigned long long)pl->first.msr.data);
+	else
+		n += snprintf(buf + n, len - n, "no exit; ");
+	if (o->result == MSR_RESULT_GP)
+		n += snprintf(buf + n, len - n, "#GP (vector %u), not retired", MSR_MODEL_GP_VECTOR);
+	else if (!pl->write)
+		n += snprintf(buf + n, len - n, "retired, EDX:EAX = %#llx",
+			      (unsigned long long)((uint64_t)o->edx << 32 | o->eax));
+	else
+		n += snprintf(buf + n, len - n, "retired");
+	snprintf(buf + n, len - n, "\n            rule %s (%s); classified %s; filter: %s by %s "
+		 "(ranges[%d])", msr_rule_name(o->rule), msr_rule_citation(o->rule),
+		 msr_rule_name(pl->first.cause), pl->fv.allowed ? "allowed" : "denied",
+		 msr_rule_name(pl->fv.rule), pl->fv.range);
+}
+
+static void describe_seen(char *buf, size_t len, const struct mf_plan *pl,
+			  const struct mf_seen *s, const struct guest_msr_result *r)
+{
+	static const uint8_t zero[7];
+	int n = 0;
+
+	if (!s->exits)
+		n += snprintf(buf, len, "no exit; ");
+	else
+		n += snprintf(buf, len, "%u exit%s, first %s (reason %s, index %#x, data %#llx, "
+			      "error %u, pad %s); ", s->exits, s->exits > 1 ? "s" : "",
+			      exit_reason_str(s->exit_reason), msr_model_reason_str(s->msr.reason),
+			      s->msr.index, (unsigned long long)s->msr.data, s->msr.error,
+			      memcmp(s->msr.pad, zero, sizeof(zero)) ? "NOT zero" : "0");
+	if (r->vector == GUEST_MSR_NOT_RUN)
+		snprintf(buf + n, len - n, "the instruction never completed");
+	else if (r->vector)
+		snprintf(buf + n, len - n, "exception vector %u, %sretired", r->vector,
+			 r->retired ? "" : "not ");
+	else if (!pl->write)
+		snprintf(buf + n, len - n, "%sretired, EDX:EAX = %#llx", r->retired ? "" : "NOT ",
+			 (unsigned long long)r->value);
+	else
+		snprintf(buf + n, len - n, "%sretired", r->retired ? "" : "NOT ");
+}
+
+static const char *in_force_name(const struct mf_ctx *c)
+{
+	return c->accepted ? "the fuzzed filter (accepted)" :
+			     "the resident filter (the fuzzed one was rejected)";
+}
+
+static bool probe_diverged(struct mf_ctx *c, unsigned int i, const char *check,
+			   const struct guest_msr_result *r)
+{
+	const struct mf_plan *pl = &c->plan[i];
+	char sig[FUZZ_SIG_LEN], want[768], got[384], value[48] = "";
+
+	fuzz_sig(sig, sizeof(sig), pl->p->index, access_op(pl->write), check);
+	describe_expected(want, sizeof(want), pl);
+	describe_seen(got, sizeof(got), pl, &c->seen[i], r);
+	if (pl->write)
+		snprintf(value, sizeof(value), " of %#llx", (unsigned long long)pl->value);
+	return fuzz_divergence(sig, "probe %u (from 0) of %u: guest %s %#x (%s)%s%s, with %s "
+			       "(resident %s), exit mask INVAL|UNKNOWN|FILTER, exits answered "
+			       "error 0 (RDMSR: data %#llx)\n  expected: %s\n  actual:   %s",
+			       i, c->in->nprobes, pl->write ? "WRMSR" : "RDMSR", pl->p->index,
+			       msr_label(pl->p->index), value,
+			       pl->demoted ? " (a WRMSR demoted: unlisted index, filter allows)" : "",
+			       in_force_name(c), c->res->spec->name,
+			       (unsigned long long)pl->answer, want, got);
+}
+
+/* ---- checks ------------------------------------------------------------------- */
+
+static bool is_filter_exit(const struct mf_seen *s)
+{
+	return s->exits && s->msr.reason == KVM_MSR_EXIT_REASON_FILTER;
+}
+
+static bool guest_matches(const struct mf_plan *pl, const struct guest_msr_result *r)
+{
+	if (pl->final.result == MSR_RESULT_GP)
+		return r->vector == MSR_MODEL_GP_VECTOR && !r->retired;
+	if (r->vector || !r->retired)
+		return false;
+	return pl->write || r->value == ((uint64_t)pl->final.edx << 32 | pl->final.eax);
+}
+
+/* Exit fields besides the exit reason and msr.reason. */
+static bool fields_match(const struct mf_seen *s, uint32_t index, uint64_t data)
+{
+	static const uint8_t zero[7];
+
+	return s->msr.index == index && s->msr.data == data && !s->msr.error &&
+	       !memcmp(s->msr.pad, zero, sizeof(zero));
+}
+
+/* Returns true if a divergence was reported (stop checking this input). */
+static bool check_full(struct mf_ctx *c, unsigned int i, const struct guest_msr_result *r)
+{
+	const struct mf_plan *pl = &c->plan[i];
+	const struct mf_seen *s = &c->seen[i];
+	bool want_exit = pl->first.result == MSR_RESULT_EXIT;
+	bool want_filter = want_exit && pl->first.msr.reason == KVM_MSR_EXIT_REASON_FILTER;
+
+	if (s->exits != want_exit ||
+	    (want_exit && (s->exit_reason != pl->first.exit_reason ||
+			   s->msr.reason != pl->first.msr.reason))) {
+		/* A rejected filter that changed what the filter decides. */
+		if (!c->accepted && want_filter != is_filter_exit(s))
+			return probe_diverged(c, i, "previous", r);
+		return probe_diverged(c, i, "exit", r);
+	}
+	if (want_exit && !fields_match(s, pl->first.msr.index, pl->first.msr.data))
+		return probe_diverged(c, i, "fields", r);
+	if (!guest_matches(pl, r))
+		return probe_diverged(c, i, "guest", r);
+	return false;
+}
+
+/* An allowed probe of an index the model has no handler facts for. */
+static bool check_filter_only(struct mf_ctx *c, unsigned int i, const struct guest_msr_result *r)
+{
+	const struct mf_plan *pl = &c->plan[i];
+	const struct mf_seen *s = &c->seen[i];
+
+	if (s->exits > 1 || (s->exits && (s->exit_reason != KVM_EXIT_X86_RDMSR ||
+					  (s->msr.reason != KVM_MSR_EXIT_REASON_INVAL &&
+					   s->msr.reason != KVM_MSR_EXIT_REASON_UNKNOWN))))
+		return probe_diverged(c, i, !c->accepted && is_filter_exit(s) ? "previous" : "exit",
+				      r);
+	if (s->exits) {
+		if (!fields_match(s, pl->p->index, 0))
+			return probe_diverged(c, i, "fields", r);
+		if (r->vector || !r->retired || r->value != pl->answer)
+			return probe_diverged(c, i, "guest", r);
+		return false;
+	}
+	if (!((!r->vector && r->retired) || (r->vector == MSR_MODEL_GP_VECTOR && !r->retired)))
+		return probe_diverged(c, i, "guest", r);
+	return false;
+}
+
+/*
+ * A WRMSR of an input value to an index without modelled handler went in
+ * because the model's filter denies it; if KVM did not stop it with a
+ * FILTER exit, it may have written anything: the VM cannot be trusted.
+ */
+static bool raw_write_escaped(const struct mf_ctx *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->in->nprobes; i++) {
+		const struct mf_plan *pl = &c->plan[i];
+		const struct mf_seen *s = &c->seen[i];
+
+		if (pl->entry >= 0 || !pl->write)
+			continue;
+		if (s->exits != 1 || s->exit_reason != KVM_EXIT_X86_WRMSR || !is_filter_exit(s))
+			return true;
+	}
+	return false;
+}
+
+static void run_probes(struct mf_ctx *c)
+{
+	struct guest_msr_program *prog = c->vm->g.prog;
+	unsigned int i, n = c->in->nprobes;
+	enum mf_run rr;
+	uint32_t op;
+	int err = 0;
+
+	guest_msr_prog_clear(&c->vm->g);
+	memset(c->seen, 0, sizeof(c->seen[0]) * n);
+	for (i = 0; i < n; i++) {
+		plan_probe(c, i);
+		guest_msr_prog_add(&c->vm->g, c->plan[i].write ? GUEST_WRMSR : GUEST_RDMSR,
+				   c->plan[i].p->index, c->plan[i].value);
+	}
+	fuzz_stats.guest_ops += n;
+	rr = run_program(c, &op, &err);
+	if (rr != MF_RUN_OK) {
+		char sig[FUZZ_SIG_LEN];
+		uint32_t index = op < n ? c->plan[op].p->index : 0;
+
+		fuzz_sig(sig, sizeof(sig), index, op < n ? access_op(c->plan[op].write) : "program",
+			 "run");
+		fuzz_divergence(sig, "guest program of %u probes with %s (resident %s): %s at probe "
+				"%u (%s of %#x): KVM_RUN %s, exit %s (%u); the model predicts only MSR "
+				"exits and the program's end", n, in_force_name(c), c->res->spec->name,
+				run_names[rr], op, op < n ? (c->plan[op].write ? "WRMSR" : "RDMSR") : "-",
+				index, rr == MF_RUN_FAILED ? strerror(err) : "returned 0",
+				exit_reason_str(c->vm->g.vcpu->run->exit_reason),
+				c->vm->g.vcpu->run->exit_reason);
+		mf_vm_discard(c->vm);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct guest_msr_result *r = &prog->results[i];
+		const struct mf_seen *s = &c->seen[i];
+		bool stop;
+
+		fuzz_feedback(fuzz_key(MF_TAG_SEEN, s->exits ? s->exit_reason : 0,
+				       s->exits ? s->msr.reason : 0,
+				       r->vector | r->retired << 8 | c->plan[i].full << 9));
+		stop = c->plan[i].full ? check_full(c, i, r) : check_filter_only(c, i, r);
+		if (stop) {
+			if (raw_write_escaped(c))
+				mf_vm_discard(c->vm);
+			return;
+		}
+	}
+}
+
+/* ---- one input -------------------------------------------------------------- */
+
+static struct mf_input cur_in;
+static struct mf_filter cur_filter;
+static struct msr_model_filter_state *next_state;	/* from mf_init() */
+
+static void feedback_filter(const struct mf_input *in, const struct mf_filter *f,
+			    const struct msr_verdict *v)
+{
+	unsigned int i;
+
+	fuzz_feedback(fuzz_key(MF_TAG_FILTER, v->rule, v->err,
+			       (v->range >= 0 ? in->ranges[v->range].place : 0xff) |
+			       !!(in->flags & KVM_MSR_FILTER_DEFAULT_DENY) << 8));
+	for (i = 0; i < in->nranges; i++) {
+		struct msr_verdict rv = msr_model_range_validate(&f->kf.ranges[i], &f->mem,
+								 MSR_MODEL_KERNEL_LONG_BYTES);
+
+		fuzz_feedback(fuzz_key(MF_TAG_RANGE, rv.rule, in->ranges[i].place,
+				       in->ranges[i].place == MF_PLACE_WILD ? in->ranges[i].arg & 3 :
+				       in->ranges[i].nmsrs_mode));
+	}
+}
+
+/*
+ * A copy of @from as far as the model reads it (the ranges in use): the
+ * library's guest-safe memcpy, which the whole binary uses, copies a byte
+ * at a time, and the whole state is 25 KB.
+ */
+static void state_copy(struct msr_model_filter_state *to,
+		       const struct msr_model_filter_state *from)
+{
+	memcpy(to, from, offsetof(struct msr_model_filter_state, ranges) +
+			 from->count * sizeof(from->ranges[0]));
+}
+
+static void mf_one(const uint8_t *data, size_t size)
+{
+	struct mf_ctx c = { .in = &cur_in };
+	const struct mf_resident *res;
+	struct msr_verdict v;
+	struct mf_vm *vm;
+	char sig[FUZZ_SIG_LEN];
+	int err;
+
+	decode(&cur_in, data, size);
+	res = &residents[cur_in.resident];
+	vm = mf_vm_get(cur_in.resident);
+	if (!vm)
+		return;
+	build_filter(&cur_in, &cur_filter);
+	state_copy(next_state, &res->state);
+	v = msr_model_filter_install(next_state, &cur_filter.kf, &cur_filter.mem);
+	feedback_filter(&cur_in, &cur_filter, &v);
+
+	err = -fuzz_set_msr_filter(vm->g.vm, &cur_filter.kf, &vm->last_install_end);
+	if (err != v.err) {
+		filter_sig(sig, sizeof(sig), "set", v.rule);
+		if (fuzz_divergence(sig, "KVM_X86_SET_MSR_FILTER of the fuzzed filter (resident %s): "
+				    "errno %d (%s), model: %d (%s) by rule %s, ranges[%d] (%s)",
+				    res->spec->name, err, err ? strerror(err) : "accepted", v.err,
+				    v.err ? strerror(v.err) : "accepted", msr_rule_name(v.rule),
+				    v.range, msr_rule_citation(v.rule))) {
+			/* Whatever KVM holds now: the resident again. */
+			install_resident(vm, res, "after a differing install");
+			return;
+		}
+	}
+	c.vm = vm;
+	c.res = res;
+	c.state = next_state;
+	c.accepted = !v.err;
+	if (cur_in.nprobes)
+		run_probes(&c);
+	if (c.accepted && vm->live)
+		install_resident(vm, res, "after the probes");
+}
+
+/* ---- describe ------------------------------------------------------------------- */
+
+static void mf_describe(const uint8_t *data, size_t size, FILE *out)
+{
+	static struct mf_input in;
+	static struct mf_filter f;
+	struct msr_model_filter_state *st = malloc(sizeof(*st));
+	struct msr_verdict v;
+	unsigned int i;
+
+	decode(&in, data, size);
+	arena_init();
+	build_filter(&in, &f);
+	FUZZ_HARNESS_ASSERT(st, "out of memory");
+	*st = residents[in.resident].state;
+	fprintf(out, "    resident filter: %s (WRMSR of a catalog MSR other than an UNKNOWN one writes "
+		"its current value, not the input's)\n", residents[in.resident].spec->name);
+	fprintf(out, "    fuzzed filter: flags %#x%s, %u range%s\n", in.flags,
+		in.flags == KVM_MSR_FILTER_DEFAULT_DENY ? " (DEFAULT_DENY)" :
+		in.flags ? " (invalid)" : " (DEFAULT_ALLOW)", in.nranges, in.nranges == 1 ? "" : "s");
+	for (i = 0; i < in.nranges; i++) {
+		const struct mf_range *r = &in.ranges[i];
+		struct msr_verdict rv = msr_model_range_validate(&f.kf.ranges[i], &f.mem,
+								 MSR_MODEL_KERNEL_LONG_BYTES);
+
+		fprintf(out, "      [%u] flags %#x base %#x%s nmsrs %#x (%llu bitmap bytes), bitmap %s",
+			i, r->flags, r->base, r->anchored ? " (catalog-anchored)" : "", r->nmsrs,
+			(unsigned long long)msr_model_bitmap_bytes(r->nmsrs, MSR_MODEL_KERNEL_LONG_BYTES),
+			place_names[r->place]);
+		if (r->place == MF_PLACE_WILD)
+			fprintf(out, " (%s)", wild_names[r->arg & 3]);
+		fprintf(out, " at %p (%llu readable), pattern %#04x, %u explicit bytes: model %s\n",
+			(void *)f.kf.ranges[i].bitmap,
+			(unsigned long long)msr_model_mem_readable(&f.mem,
+					(uintptr_t)f.kf.ranges[i].bitmap),
+			r->pattern, r->nexplicit, msr_rule_name(rv.rule));
+	}
+	v = msr_model_filter_install(st, &f.kf, &f.mem);
+	fprintf(out, "    model: %s (%s, rule %s, ranges[%d])\n", v.err ? "rejected" : "accepted",
+		v.err ? strerror(v.err) : "0", msr_rule_name(v.rule), v.range);
+	for (i = 0; i < in.nprobes; i++) {
+		const struct mf_probe *p = &in.probes[i];
+		struct msr_filter_verdict fv = msr_model_filter_allows(st, p->index,
+			p->write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ);
+
+		fprintf(out, "    probe %u: %s %#x (%s; %s", i, p->write ? "WRMSR" : "RDMSR",
+			p->index, msr_label(p->index), src_names[p->src]);
+		if (p->src == MF_SRC_EDGE)
+			fprintf(out, " %s of %s range %u", edge_names[p->sel >> 5],
+				p->sel & 0x10 ? "resident" : "fuzzed", p->sel & 0xf);
+		if (p->has_value)
+			fprintf(out, ", input value %#llx", (unsigned long long)p->value);
+		fprintf(out, "): filter in force %s (%s)\n", fv.allowed ? "allows" : "denies",
+			msr_rule_name(fv.rule));
+	}
+	free(st);
+}
+
+/* ---- seeds -------------------------------------------------------------------- */
+
+static void seed_spec(struct fuzz_emit *e, const char *prefix, const struct msr_filter_spec *s,
+		      unsigned int resident, unsigned int k)
+{
+	struct fuzz_out *o = malloc(sizeof(*o));
+	char name[128];
+	unsigned int i;
+
+	FUZZ_HARNESS_ASSERT(o, "out of memory");
+	encode_head(o, resident, s->flags, s->nranges, 5);
+	for (i = 0; i < s->nranges; i++) {
+		struct mf_range r = {
+			.flags = s->ranges[i].flags, .base = s->ranges[i].base,
+			.nmsrs = s->ranges[i].nmsrs, .place = MF_PLACE_NORMAL,
+			.pattern = s->ranges[i].pattern,
+		};
+
+		encode_range(o, &r);
+	}
+	/* Four of the filter probes, and an edge of the fuzzed filter's range 0. */
+	for (i = 0; i < 4; i++) {
+		const struct msr_filter_probe *p = &msr_filter_probes[(k + 3 * i) % MSR_FILTER_PROBES];
+
+		encode_probe(o, p->write, p->index, false, 0);
+	}
+	encode_edge_probe(o, k & 1, (k % 8) << 5);
+	snprintf(name, sizeof(name), "%s_%s", prefix, s->name);
+	e->seed(e, name, o);
+	free(o);
+}
+
+/* One range over 0x0.. (deny), placed by @place, and probes that show it. */
+static void seed_place(struct fuzz_emit *e, struct fuzz_out *o, unsigned int resident,
+		       enum mf_place place, uint8_t arg, uint64_t wild, uint32_t nmsrs)
+{
+	struct mf_range r = {
+		.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .base = 0, .nmsrs = nmsrs,
+		.place = place, .arg = arg, .wild = wild, .pattern = 0x00,
+	};
+	char name[96];
+
+	encode_head(o, resident, 0, 1, 4);
+	encode_range(o, &r);
+	encode_probe(o, false, 0x3, false, 0);
+	encode_probe(o, true, 0x3, true, 0x1234);
+	encode_probe(o, false, 0x7ff, false, 0);
+	encode_probe(o, false, MSR_CAT_EFER, false, 0);
+	snprintf(name, sizeof(name), "place_%s%s%s_nmsrs_%#x", place_names[place],
+		 place == MF_PLACE_WILD ? "_" : "",
+		 place == MF_PLACE_WILD ? wild_names[arg & 3] : "", nmsrs);
+	for (char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			*c = '_';
+	e->seed(e, name, o);
+}
+
+static void mf_seeds(struct fuzz_emit *e)
+{
+	static const uint32_t sizes[] = { 1, 64, 65, 0x3000, 0x3001 };
+	struct fuzz_out *o = malloc(sizeof(*o));
+	unsigned int i, j, k = 0;
+	char name[96];
+
+	FUZZ_HARNESS_ASSERT(o, "out of memory");
+	residents_init();
+	arena_init();
+
+	/* Every spec over another resident. */
+	for (i = 0; i < MSR_COMPAT_FILTER_SPECS; i++, k++)
+		seed_spec(e, "compat", &msr_compat_filter_specs[i], (k + 1) % nresidents, k);
+	for (i = 0; i < MSR_SEMANTIC_FILTER_SPECS; i++, k++)
+		seed_spec(e, "semantic", &msr_semantic_filter_specs[i], (k + 1) % nresidents, k);
+	for (i = 0; i < 2; i++, k++)
+		seed_spec(e, "swap", &msr_swap_filter_specs[i], (k + 1) % nresidents, k);
+
+	/* Bitmap placements around the size rules. */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (j = MF_PLACE_NORMAL; j < MF_PLACE_WILD; j++)
+			seed_place(e, o, i + j, j, j == MF_PLACE_TRUNCATED ? 0 : 7, 0, sizes[i]);
+		for (j = 0; j < 4; j++)
+			seed_place(e, o, i + j, MF_PLACE_WILD, j, 0x1234567890abcdefull, sizes[i]);
+	}
+
+	/* Every filter flag bit and every range flag bit alone. */
+	for (i = 0; i < 32; i++) {
+		struct mf_range r = {
+			.flags = KVM_MSR_FILTER_READ, .base = 0, .nmsrs = 0x800,
+			.pattern = 0x00,
+		};
+
+		encode_head(o, i, 1u << i, 1, 2);
+		encode_range(o, &r);
+		encode_probe(o, false, 0x3, false, 0);
+		encode_probe(o, true, 0x3, false, 0);
+		snprintf(name, sizeof(name), "filter_flags_bit_%u", i);
+		e->seed(e, name, o);
+
+		r.flags = 1u << i;
+		encode_head(o, i, 0, 1, 2);
+		encode_range(o, &r);
+		encode_probe(o, false, 0x3, false, 0);
+		encode_probe(o, true, 0x3, false, 0);
+		snprintf(name, sizeof(name), "range_flags_bit_%u", i);
+		e->seed(e, name, o);
+	}
+
+	/* 16 ranges, each denying one access to one UNKNOWN-ish index. */
+	encode_head(o, 0, KVM_MSR_FILTER_DEFAULT_ALLOW, MF_MAX_RANGES, MF_MAX_PROBES);
+	for (i = 0; i < MF_MAX_RANGES; i++) {
+		struct mf_range r = {
+			.flags = i & 1 ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ,
+			.base = 0x900 + i / 2, .nmsrs = 1, .place = i % 2 ? MF_PLACE_GUARD_END :
+			MF_PLACE_NORMAL, .pattern = 0x00,
+		};
+
+		encode_range(o, &r);
+	}
+	for (i = 0; i < MF_MAX_PROBES; i++)
+		encode_probe(o, i & 1, 0x900 + i / 2, true, i);
+	e->seed(e, "sixteen_ranges", o);
+
+	/* Every catalog MSR: denied by a range of its own, then read and written. */
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		const struct msr_catalog_entry *c = &msr_catalog_table[i];
+		struct mf_range r = {
+			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .base = c->index,
+			.nmsrs = 1, .place = MF_PLACE_GUARD_END, .pattern = 0x00,
+		};
+
+		encode_head(o, i, 0, 1, 4);
+		encode_range(o, &r);
+		encode_probe(o, false, c->index, false, 0);
+		encode_probe(o, true, c->index, true, 0x5a5a5a5a);
+		encode_edge_probe(o, false, MF_EDGE_BELOW << 5);
+		encode_edge_probe(o, false, MF_EDGE_END << 5);
+		snprintf(name, sizeof(name), "deny_%s", c->name);
+		for (char *p = name; *p; p++)
+			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
+		e->seed(e, name, o);
+
+		/* The same accesses with the fuzzed filter rejected. */
+		encode_head(o, i, KVM_MSR_FILTER_DEFAULT_DENY, 0, 2);
+		encode_probe(o, false, c->index, false, 0);
+		encode_probe(o, true, c->index, true, 0xa5a5a5a5);
+		snprintf(name, sizeof(name), "rejected_%s", c->name);
+		for (char *p = name; *p; p++)
+			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
+		e->seed(e, name, o);
+	}
+	free(o);
+
+	fuzz_emit_catalog_tokens(e);
+	for (i = 0; i < NMSRS_TABLE_SIZE; i++) {
+		snprintf(name, sizeof(name), "nmsrs_%#x", nmsrs_table[i]);
+		e->token(e, name, &nmsrs_table[i], sizeof(nmsrs_table[i]));
+	}
+}
+
+/* ---- init / reset / fini ----------------------------------------------------- */
+
+static void mf_init(void)
+{
+	if (!kvm_has_cap(KVM_CAP_X86_MSR_FILTER) || !kvm_has_cap(KVM_CAP_X86_USER_SPACE_MSR)) {
+		fprintf(stderr, "SKIP: msr fuzz msr_filter: KVM_CAP_X86_MSR_FILTER or "
+			"KVM_CAP_X86_USER_SPACE_MSR missing\n");
+		exit(FUZZ_EXIT_SKIP);
+	}
+	residents_init();
+	arena_init();
+	msr_host_info_get(&host);
+	vms = calloc(MF_MAX_RESIDENTS, sizeof(*vms));
+	next_state = malloc(sizeof(*next_state));
+	FUZZ_HARNESS_ASSERT(vms && next_state, "out of memory");
+}
+
+/* After fork: the parent's VMs are not ours (KVM refuses them); forget them. */
+static void mf_reset(void)
+{
+	if (vms)
+		memset(vms, 0, MF_MAX_RESIDENTS * sizeof(*vms));
+}
+
+static void mf_fini(void)
+{
+	unsigned int i, j;
+
+	if (!vms)
+		return;
+	for (i = 0; i < MF_MAX_RESIDENTS; i++)
+		for (j = 0; j < 2; j++)
+			mf_vm_discard(&vms[i][j]);
+}
+
+const struct fuzz_target fuzz_target_msr_filter = {
+	.name = "msr_filter",
+	.summary = "KVM_X86_SET_MSR_FILTER (flags, ranges, bitmap placement) and guest probes "
+		   "against the model; a rejected filter leaves the previous one",
+	.max_len = 4096,
+	.init = mf_init,
+	.reset = mf_reset,
+	.one = mf_one,
+	.describe = mf_describe,
+	.seeds = mf_seeds,
+	.fini = mf_fini,
+};
