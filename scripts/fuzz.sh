@@ -80,7 +80,7 @@ replay=$build/replay/msr_fuzz_replay
 [ -x "$replay" ] || die "no $replay: run 'make fuzz' first"
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "fuzz.sh: SKIP: /dev/kvm cannot be opened (needs KVM and permission)"; exit 4; }
 
-targets=$("$replay" --targets | awk '$2 ~ /^[0-9]+$/ {print $1}')
+targets=$("$replay" --targets | awk '$2 ~ /^[0-9]+$/ {printf "%s ", $1}')
 
 # The divergence signature of a saved input ("" if it does not diverge now).
 signature() {	# target file
@@ -91,7 +91,7 @@ signature() {	# target file
 report_findings() {	# target file...
 	local t=$1 f sig n=0
 	shift
-	declare -A first count
+	declare -A first=() count=()
 	for f in "$@"; do
 		[ -f "$f" ] || continue
 		sig=$(signature "$t" "$f")
@@ -136,13 +136,12 @@ run_libfuzzer() {	# target jobs time out
 	wait $pid
 	last=$(grep -a '^#[0-9]*:' "$log" | tail -1)
 	execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
-	eps=$(echo "$last" | sed -n 's/.*exec\/s: *\([0-9]*\).*/\1/p')
+	eps=$(echo "$last" | sed -n 's/.*exec\/s:* *\([0-9]*\).*/\1/p')
 	corp=$(ls "$o/corpus" | wc -l)
 	echo "fuzz.sh: summary: libFuzzer $t, $j job(s), ${s}s"
 	echo "  execs       ${execs:-?}"
 	echo "  exec/s      ${eps:-?} (all jobs)"
 	echo "  corpus      $corp inputs ($o/corpus)"
-	echo "  known       $(grep -ac 'known divergences of this backend' "$log") process(es) loaded the baseline"
 	report_findings "$t" "$o"/findings/crash-* "$o"/findings/timeout-* "$o"/findings/oom-*
 }
 
