@@ -68,8 +68,9 @@
  * every input in replay, every 8th while fuzzing),
  * plus none.cap.errno and none.filter.errno.
  *
- * Speed: two VMs, used alternately, so one VM's installs are spaced by the
- * other's work; an identical filter or mask is not set again; one KVM_RUN
+ * Speed: a pool of four VMs, each input on the one that already holds its
+ * filter, else on the one installed longest ago (installs spaced by the
+ * others' work); an identical filter or mask is not set again; one KVM_RUN
  * per program plus one per exit (two with a re-entry); per input that wrote
  * a catalog MSR one KVM_SET_MSRS back to the VM's initial values (every
  * input starts from the same MSR state, whatever KVM did) and, every 8th
@@ -101,7 +102,7 @@
 #define MX_BM_RW		(2 * 4096)		/* readable bitmap area */
 #define MX_REENTRY_SIG		(SIGRTMIN + 6)		/* runtime: SIGRTMIN + 3 */
 #define MX_SCRIBBLE_REASON	0x80u
-#define MX_VM_POOL		2
+#define MX_VM_POOL		4
 #define MX_READBACK_EVERY	8	/* fuzzing; replay: every input */
 
 /* Feedback tags. */
@@ -393,7 +394,6 @@ struct mx_vm {
 };
 
 static struct mx_vm vms[MX_VM_POOL];
-static unsigned int turn;
 static __u8 *bm_area;			/* MX_BM_RW readable, then PROT_NONE */
 
 static void reentry_signal(int sig)
@@ -482,7 +482,6 @@ static void mx_reset(void)
 	/* The parent's VMs: not ours to free (the fds belong to it). */
 	for (i = 0; i < MX_VM_POOL; i++)
 		vms[i].live = false;
-	turn = 0;
 }
 
 static void mx_fini(void)
@@ -1209,6 +1208,32 @@ static void readback_and_restore(bool verify)
 		vm->dead = true;	/* cannot restore: a fresh VM next time */
 }
 
+/*
+ * The VM that already holds filter @f (no install), else the one whose
+ * last install is the oldest (an install right after another on the same
+ * VM takes milliseconds).  Which VM runs an input changes nothing the
+ * model sees: every VM starts each input from the same MSR state, and
+ * mask and filter are set as the input says.
+ */
+static struct mx_vm *pick_vm(const struct mx_fspec *f)
+{
+	struct mx_vm *oldest = &vms[0];
+	unsigned int i;
+
+	for (i = 0; i < MX_VM_POOL; i++) {
+		struct mx_vm *vm = &vms[i];
+
+		if (vm->live && !vm->dead && vm->spec_known && !vm->never_installed &&
+		    !memcmp(&vm->spec, f, sizeof(*f)))
+			return vm;
+		if (!vm->live)
+			return vm;
+		if (vm->last_install_end_ns < oldest->last_install_end_ns)
+			oldest = vm;
+	}
+	return oldest;
+}
+
 static void mx_one(const uint8_t *data, size_t size)
 {
 	struct mx_input *x = &st.x;
@@ -1216,7 +1241,7 @@ static void mx_one(const uint8_t *data, size_t size)
 	unsigned int i;
 
 	decode(data, size, x);
-	vm = &vms[turn++ % MX_VM_POOL];
+	vm = pick_vm(&x->f);
 	if (vm->live && vm->dead)
 		mx_vm_free(vm);
 	if (!vm->live)
