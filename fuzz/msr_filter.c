@@ -75,7 +75,24 @@
  *     index args     as above
  *     [u64 value]
  *
- * Typical input: 1-4 ranges and 4 probes, 40-70 bytes.
+ * Typical input: 1-4 ranges and 4 probes, 25-70 bytes.
+ *
+ * Signatures (fuzz_sig()):
+ *   filter.set.<rule>         KVM_X86_SET_MSR_FILTER's result differs from the
+ *                             model's, which decided by <rule> (lower case);
+ *   filter.resident.filter_accepted
+ *                             KVM refused to install a resident filter again;
+ *   <msr>.<rdmsr|wrmsr>.exit  the probe's exits (count, exit reason,
+ *                             msr.reason) differ;
+ *   <msr>.<op>.previous       the same, where the fuzzed filter was rejected
+ *                             and the filter's decision (FILTER exit or not)
+ *                             is not the resident's: the rejected call changed
+ *                             the filter in force (or the resident's lookup
+ *                             differs; the message says which filter);
+ *   <msr>.<op>.fields         msr.index, msr.data, msr.error or pad differ;
+ *   <msr>.<op>.guest          the guest's value, vector or retirement differs;
+ *   <msr>.<op>.run            KVM_RUN failed or ended otherwise than by MSR
+ *                             exits and the program's end (the VM is dropped).
  */
 #include <errno.h>
 #include <stdio.h>
