@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,16 @@ static const struct fuzz_target *cur_target;
 static const uint8_t *cur_data;
 static size_t cur_size;
 static pid_t cur_pid;
+static volatile int forked;
 static bool initialised;
+static volatile sig_atomic_t timer_pending;
+
+/* fork() without a getpid() per input: AFL++'s fork server forks through libc. */
+static void note_fork(void)
+{
+	forked = 1;
+	timer_pending = 0;	/* timers are not inherited */
+}
 
 /* ---- decoding / encoding ------------------------------------------------ */
 
@@ -447,28 +457,29 @@ void fuzz_kernel_check(void)
 static uint8_t slots_hit[FUZZ_FEEDBACK_SLOTS / 8];
 
 /*
- * One basic block per slot, each with an asm statement of its own, so no
- * compiler turns the switch into a table lookup: the engine's edge
- * instrumentation sees a distinct edge (and hit count) per key.
+ * One basic block per slot, reached through a computed goto (a switch would
+ * be traced case by case by -fsanitize=fuzzer's __sanitizer_cov_trace_switch,
+ * a linear scan of 4096 cases per call), each with an asm statement of its
+ * own so no compiler merges them: the engine's edge instrumentation sees a
+ * distinct edge (and hit count) per key.
  */
-#define FB1(n) case (n): __asm__ volatile("# fuzz feedback slot %c0" :: "i"(n)); break;
-#define FB4(n) FB1(n) FB1((n) + 1) FB1((n) + 2) FB1((n) + 3)
-#define FB16(n) FB4(n) FB4((n) + 4) FB4((n) + 8) FB4((n) + 12)
-#define FB64(n) FB16(n) FB16((n) + 16) FB16((n) + 32) FB16((n) + 48)
-#define FB256(n) FB64(n) FB64((n) + 64) FB64((n) + 128) FB64((n) + 192)
-#define FB1024(n) FB256(n) FB256((n) + 256) FB256((n) + 512) FB256((n) + 768)
+#define FB1(n) fb_##n: __asm__ volatile("# fuzz feedback slot %c0" :: "i"(__COUNTER__)); return;
+#define FBL1(n) &&fb_##n,
+#define FB4(m, n) m(n##0) m(n##1) m(n##2) m(n##3)
+#define FB16(m, n) FB4(m, n##0) FB4(m, n##1) FB4(m, n##2) FB4(m, n##3)
+#define FB64(m, n) FB16(m, n##0) FB16(m, n##1) FB16(m, n##2) FB16(m, n##3)
+#define FB256(m, n) FB64(m, n##0) FB64(m, n##1) FB64(m, n##2) FB64(m, n##3)
+#define FB1024(m, n) FB256(m, n##0) FB256(m, n##1) FB256(m, n##2) FB256(m, n##3)
+#define FB4096(m) FB1024(m, 0) FB1024(m, 1) FB1024(m, 2) FB1024(m, 3)
 
 __attribute__((__noinline__)) void fuzz_feedback(uint32_t key)
 {
+	static void *const slot_label[FUZZ_FEEDBACK_SLOTS] = { FB4096(FBL1) };
 	uint32_t slot = key % FUZZ_FEEDBACK_SLOTS;
 
 	slots_hit[slot / 8] |= 1u << (slot % 8);
-	switch (slot) {
-	FB1024(0)
-	FB1024(1024)
-	FB1024(2048)
-	FB1024(3072)
-	}
+	goto *slot_label[slot];
+	FB4096(FB1)
 }
 
 unsigned int fuzz_feedback_distinct(void)
@@ -541,15 +552,44 @@ void fuzz_kcov_end(void)
 
 /* ---- KVM helpers ---------------------------------------------------------- */
 
+/*
+ * The hang bound without a system call per input: a one-shot timer of its
+ * own (libFuzzer uses SIGALRM for -timeout) is armed only when it is not
+ * already pending, for the bound from the current input's start (a vDSO
+ * clock read).  When it fires, the handler re-arms it for the time the
+ * current input has left, or reports the hang; between inputs it just
+ * disarms.  A KVM_RUN it interrupts is retried by fuzz_vcpu_run().
+ */
 static timer_t run_timer;
 static bool run_timer_ok;
+static volatile sig_atomic_t in_input, timer_interrupted;
+static volatile uint64_t input_start_ns;
+
+static void timer_set(uint64_t ns)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = ns / 1000000000ull,
+						.tv_nsec = ns % 1000000000ull } };
+
+	timer_settime(run_timer, 0, &its, NULL);
+}
 
 static void run_timeout(int sig)
 {
 	static const char msg[] = "==== kvm-msr-suite fuzz: HANG: an input did not finish within "
 		"the bound (a KVM_RUN or ioctl did not return) ====\n";
+	uint64_t bound = FUZZ_KVM_RUN_TIMEOUT_S * 1000000000ull, ran;
 
 	(void)sig;
+	timer_interrupted = 1;
+	if (!in_input) {
+		timer_pending = 0;
+		return;
+	}
+	ran = fuzz_now_ns() - input_start_ns;
+	if (ran < bound) {
+		timer_set(bound - ran);
+		return;
+	}
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
 		abort();
 	if (fuzz_replay_mode)
@@ -557,28 +597,42 @@ static void run_timeout(int sig)
 	abort();
 }
 
-/* A timer of its own (libFuzzer uses SIGALRM for -timeout). */
 static void run_timer_init(void)
 {
-	struct sigaction sa = { .sa_handler = run_timeout };
+	struct sigaction sa = { .sa_handler = run_timeout, .sa_flags = SA_RESTART };
 	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 3 };
 
 	sigaction(SIGRTMIN + 3, &sa, NULL);
 	run_timer_ok = !timer_create(CLOCK_MONOTONIC, &sev, &run_timer);
 }
 
-static void run_timer_arm(unsigned int seconds)
+static void input_begin(void)
 {
-	struct itimerspec its = { .it_value = { .tv_sec = seconds } };
+	input_start_ns = fuzz_now_ns();
+	in_input = 1;
+	if (run_timer_ok && !timer_pending) {
+		timer_pending = 1;
+		timer_set(FUZZ_KVM_RUN_TIMEOUT_S * 1000000000ull);
+	}
+}
 
-	if (run_timer_ok)
-		timer_settime(run_timer, 0, &its, NULL);
+static void input_end(void)
+{
+	in_input = 0;
 }
 
 int fuzz_vcpu_run(struct kvm_vcpu *vcpu)
 {
-	fuzz_stats.kvm_runs++;
-	return ioctl(vcpu->fd, KVM_RUN, NULL);
+	int rc;
+
+	for (;;) {
+		timer_interrupted = 0;
+		fuzz_stats.kvm_runs++;
+		rc = ioctl(vcpu->fd, KVM_RUN, NULL);
+		/* Only the runtime's own timer is retried; any other EINTR is the caller's. */
+		if (!(rc < 0 && errno == EINTR && timer_interrupted))
+			return rc;
+	}
 }
 
 uint64_t fuzz_now_ns(void)
@@ -607,6 +661,21 @@ int fuzz_set_msr_filter(struct kvm_vm *vm, const struct kvm_msr_filter *f, uint6
 
 /* ---- the driver side -------------------------------------------------------- */
 
+/* Each target's .init() once per process (the replay binary and the bench run several). */
+static void target_init(const struct fuzz_target *t)
+{
+	static const struct fuzz_target *done[8];
+	unsigned int i;
+
+	for (i = 0; i < 8 && done[i]; i++)
+		if (done[i] == t)
+			return;
+	FUZZ_HARNESS_ASSERT(i < 8, "more than 8 targets in one process");
+	done[i] = t;
+	if (t->init)
+		t->init();
+}
+
 void fuzz_init(const struct fuzz_target *t)
 {
 	int fd;
@@ -632,19 +701,24 @@ void fuzz_init(const struct fuzz_target *t)
 	kernel_watch_init();
 	kcov_init();
 	run_timer_init();
-	if (t->init)
-		t->init();
+	pthread_atfork(NULL, NULL, note_fork);
+	target_init(t);
 }
 
 int fuzz_run_one(const struct fuzz_target *t, const uint8_t *data, size_t size)
 {
 	if (!initialised)
 		fuzz_init(t);
-	if (cur_pid != getpid()) {
+	else if (t != cur_target)
+		target_init(t);
+	if (forked)
+		run_timer_init();	/* timers are not inherited by fork() */
+	if (forked || !cur_pid) {
 		/* A forked child (AFL++): the parent's VMs are not ours. */
 		if (cur_pid && t->reset)
 			t->reset();
 		cur_pid = getpid();
+		forked = 0;
 	}
 	cur_target = t;
 	cur_data = data;
@@ -652,11 +726,11 @@ int fuzz_run_one(const struct fuzz_target *t, const uint8_t *data, size_t size)
 	last_sig[0] = '\0';
 	replay_verdict = FUZZ_EXIT_OK;
 
-	run_timer_arm(FUZZ_KVM_RUN_TIMEOUT_S);
+	input_begin();
 	fuzz_kcov_begin();
 	t->one(data, size);
 	fuzz_kcov_end();
-	run_timer_arm(0);
+	input_end();
 	fuzz_kernel_check();
 	fuzz_stats.inputs++;
 	cur_data = NULL;

@@ -101,7 +101,7 @@ $(SUITE_TESTS) $(SUITE_UNIT_TESTS) $(SUITE_BENCH): $(SUITE_OUT)/%: $(SUITE)/%.c 
 FUZZ_OUT := $(OUTPUT)/fuzz
 
 # Every fuzz/<name>.c but the runtime is a target (FUZZ_TARGETS=name... builds a subset).
-FUZZ_TARGETS ?= $(filter-out fuzz_common afl_driver replay_main,\
+FUZZ_TARGETS ?= $(filter-out fuzz_common afl_driver replay_main guest_string,\
 		  $(patsubst $(SUITE)/fuzz/%.c,%,$(wildcard $(SUITE)/fuzz/*.c)))
 FUZZ_REPLAY := $(FUZZ_OUT)/replay/msr_fuzz_replay
 FUZZ_DEFS := -I$(SUITE)/fuzz -DFUZZ_BASELINE_DIR='"$(SUITE)/tests/baseline"' \
@@ -109,13 +109,20 @@ FUZZ_DEFS := -I$(SUITE)/fuzz -DFUZZ_BASELINE_DIR='"$(SUITE)/tests/baseline"' \
 FUZZ_HDRS := $(wildcard $(SUITE)/fuzz/*.h) $(SUITE)/lib/msr_model.h $(SUITE)/lib/msr_catalog.h
 FUZZ_LIBS := $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ)
 # libFuzzer's interceptors define memcmp (and the str* compares) for the
-# host side; the library's guest-safe string overrides keep memset, memcpy
-# and strnlen, with memcmp weakened (no guest code of the suite calls it).
-FUZZ_ENGINE_LIBS := $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(FUZZ_OUT)/string_override.o
+# host side: the library's guest-safe string overrides are linked with
+# memcmp weakened (no guest code of the suite calls it), and memset/memcpy
+# weakened in favour of fuzz/guest_string.c (guest-safe too, and fast for
+# the engine's per-input memsets).
+FUZZ_ENGINE_LIBS := $(FUZZ_OUT)/guest_string.o $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a \
+		    $(FUZZ_OUT)/string_override.o
 
 $(FUZZ_OUT)/string_override.o: $(LIBKVM_STRING_OBJ)
 	@mkdir -p $(@D)
-	objcopy --weaken-symbol=memcmp $< $@
+	objcopy --weaken-symbol=memcmp --weaken-symbol=memset --weaken-symbol=memcpy $< $@
+
+$(FUZZ_OUT)/guest_string.o: $(SUITE)/fuzz/guest_string.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_CFLAGS) -c $< -o $@
 FUZZ_MODEL_SRCS := $(SUITE)/lib/msr_model.c $(SUITE)/lib/msr_catalog.c
 # clang and afl-clang-fast get the tree's flags minus dependency generation.
 FUZZ_CFLAGS = $(filter-out -MD -MP,$(CFLAGS)) $(SUITE_CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS)
