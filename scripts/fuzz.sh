@@ -17,7 +17,8 @@
 # --time S             wall-clock bound (default 60); the campaign stops by itself;
 # --out DIR            default build/<tree>/fuzz/campaigns/<engine>-<target>-<date>.
 #
-# Progress is printed every 10 s; the summary gives execs, exec/s, corpus size
+# Progress is printed every 10 s (AFL++ rewrites its fuzzer_stats about once a
+# minute, so its figures lag); the summary gives execs, exec/s, corpus size
 # and every finding grouped by its divergence signature, each with a one-line
 # repro command and the command that minimises and saves it as a regression.
 #
