@@ -88,6 +88,7 @@
 #include "fuzz.h"
 #include "msr_catalog.h"
 #include "msr_guest.h"
+#include "msr_values.h"
 #include "msr_host.h"
 #include "msr_model.h"
 #include "msr_names.h"
@@ -298,17 +299,6 @@ struct mx_seed_range {
 	__u8 pattern;
 };
 
-struct mx_seed_op {
-	bool write;
-	enum mx_sel sel;
-	__u32 index;
-	enum mx_vkind vkind;
-	__u64 param;
-	enum mx_reentry reentry;
-	__u64 data;
-	__u8 error, scribble;
-};
-
 static void put_mask(struct fuzz_out *o, __u64 mask, bool bad, __u64 args0, __u32 flags)
 {
 	fuzz_put_u8(o, (mask & 7) | (bad ? 0x08 : 0) | (bad && flags ? 0x10 : 0));
@@ -350,7 +340,7 @@ static unsigned int catalog_pos(__u32 index)
 	return MSR_CATALOG_SIZE;
 }
 
-static void put_op(struct fuzz_out *o, const struct mx_seed_op *op)
+static void put_op(struct fuzz_out *o, const struct mx_op *op)
 {
 	static const __u8 vk[] = { [V_VALID] = 0, [V_RES_HIGH] = 3, [V_RES_LOW] = 4,
 				   [V_NONCANON] = 5, [V_PAT] = 6, [V_RAW] = 7 };
@@ -655,54 +645,6 @@ static bool install(struct mx_vm *vm, const struct mx_fspec *s)
 
 /* ---- prediction ------------------------------------------------------------- */
 
-static __u64 mix(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-/* msr_matrix.c's guest_safe_bits[]: what a valid WRMSR may change. */
-static __u64 safe_bits(__u32 index)
-{
-	static const struct { __u32 index; __u64 bits; } safe[] = {
-		{ MSR_CAT_EFER, MSR_CAT_EFER_SCE },
-		{ MSR_CAT_SYSCALL_MASK, 0xffffffffull },
-		{ MSR_CAT_TSC_AUX, 0xffffffffull },
-		{ MSR_CAT_PRED_CMD, MSR_CAT_PRED_CMD_IBPB },
-		{ MSR_CAT_FLUSH_CMD, MSR_CAT_L1D_FLUSH },
-		{ MSR_CAT_X2APIC_TPR, 0xffull },
-		{ MSR_CAT_X2APIC_ID, 0xffffffffull },
-		{ MSR_MODEL_X2APIC_FIRST, 0xffffffffull },
-		{ MSR_MODEL_X2APIC_LAST, 0xffffffffull },
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
-		if (safe[i].index == index)
-			return safe[i].bits;
-	return ~0ull;
-}
-
-static __u64 canonical48(__u64 p)
-{
-	__u64 v = p & ((1ull << 47) - 1);
-
-	return p >> 63 ? v | 0xffff800000000000ull : v;
-}
-
-static __u64 valid_pat(__u64 p)
-{
-	static const __u8 types[] = { 0, 1, 4, 5, 6, 7 };
-	__u64 v = 6;
-	unsigned int i;
-
-	for (i = 1; i < 8; i++)
-		v |= (__u64)types[(p >> (4 * i)) % sizeof(types)] << (8 * i);
-	return v;
-}
-
 static void catalog_facts(const struct mx_vm *vm, int entry, struct msr_facts *f)
 {
 	struct msr_vcpu_model m = vm->model;
@@ -720,16 +662,16 @@ static bool value_for(int entry, enum mx_vkind kind, __u64 param, const struct m
 		      __u64 *out)
 {
 	__u32 index = msr_catalog_table[entry].index;
-	__u64 safe = safe_bits(index), p = mix(param), cur = st.cur[entry];
+	__u64 safe = mx_safe_bits(index), p = mx_mix(param), cur = st.cur[entry];
 	__u64 valid = (cur & ~safe) | (p & safe);
 	bool wr_ok = f->wr == MSR_HANDLER_OK;
 
 	if (index == MSR_CAT_EFER)
 		valid = cur ^ (param & 1 ? MSR_CAT_EFER_SCE : 0);
 	if (f->wr_check == MSR_CHECK_CANONICAL)
-		valid = canonical48(p);
+		valid = mx_canonical48(p);
 	if (f->wr_check == MSR_CHECK_PAT)
-		valid = valid_pat(p);
+		valid = mx_valid_pat(p);
 
 	switch (kind) {
 	case V_VALID:
@@ -831,7 +773,7 @@ static void predict_op(struct mx_vm *vm, const struct mx_op *in, struct mx_pop *
 	o->filter = msr_model_filter_allows(&vm->fstate, o->index, filter_type(o->access));
 	if (o->access == MSR_WRMSR) {
 		if (o->klass == K_X2APIC) {
-			o->value = in->vkind == V_RAW ? in->param : (__u32)mix(in->param);
+			o->value = in->vkind == V_RAW ? in->param : (__u32)mx_mix(in->param);
 		} else if (!value_for(o->entry, o->vkind, in->param, &f, &o->value)) {
 			o->vkind = V_VALID;
 			value_for(o->entry, V_VALID, in->param, &f, &o->value);
@@ -1348,7 +1290,7 @@ static void mx_seeds(struct fuzz_emit *e)
 	static const __u32 probes[] = { 0x3, 0x7ff, 0x900, 0xdeadbeef, 0xffffffff, MSR_CAT_EFER };
 	static struct fuzz_out o;
 	struct mx_seed_range r;
-	struct mx_seed_op op;
+	struct mx_op op;
 	unsigned int i, k, s, t;
 	char name[96];
 
@@ -1360,7 +1302,7 @@ static void mx_seeds(struct fuzz_emit *e)
 		put_mask(&o, KVM_MSR_EXIT_REASON_VALID_MASK, false, 0, 0);
 		r = (struct mx_seed_range){ KVM_MSR_FILTER_WRITE, c->index, 1, i & 1 ? 0xff : 0 };
 		put_filter(&o, false, 1, &r, TW_NONE, 0);
-		op = (struct mx_seed_op){ .sel = SEL_CATALOG, .index = c->index,
+		op = (struct mx_op){ .sel = SEL_CATALOG, .index = c->index,
 					  .data = 0x1122334455667788ull ^ c->index,
 					  .error = errors[i % 3], .scribble = i & 7 };
 		put_op(&o, &op);
@@ -1402,7 +1344,7 @@ static void mx_seeds(struct fuzz_emit *e)
 			put_mask(&o, (t + s) % 8, false, 0, 0);
 			put_filter(&o, sp->flags & KVM_MSR_FILTER_DEFAULT_DENY, n, rs, tw, tb);
 			for (k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
-				op = (struct mx_seed_op){ .write = k & 1, .sel = SEL_CATALOG,
+				op = (struct mx_op){ .write = k & 1, .sel = SEL_CATALOG,
 							  .index = probes[k], .param = k,
 							  .data = ~0ull - k, .error = errors[k % 3],
 							  .scribble = 7 };
@@ -1418,7 +1360,7 @@ static void mx_seeds(struct fuzz_emit *e)
 		put_mask(&o, KVM_MSR_EXIT_REASON_UNKNOWN, false, 0, 0);
 		put_filter(&o, false, 0, NULL, TW_NONE, 0);
 		for (i = 0; i < 6; i++) {
-			op = (struct mx_seed_op){ .write = i & 1, .sel = SEL_CATALOG,
+			op = (struct mx_op){ .write = i & 1, .sel = SEL_CATALOG,
 						  .index = 0xdeadbeef, .param = 0x1122334455667788ull,
 						  .reentry = (enum mx_reentry)k,
 						  .data = 0xfedcba9876543210ull + i,
@@ -1437,7 +1379,7 @@ static void mx_seeds(struct fuzz_emit *e)
 		o.n = 0;
 		put_mask(&o, k + 1, true, bad[k], k >= 2 ? 1u << k : 0);
 		put_filter(&o, false, 0, NULL, TW_NONE, 0);
-		op = (struct mx_seed_op){ .sel = SEL_CATALOG, .index = 0x3, .data = k };
+		op = (struct mx_op){ .sel = SEL_CATALOG, .index = 0x3, .data = k };
 		put_op(&o, &op);
 		snprintf(name, sizeof(name), "cap_%u", k);
 		e->seed(e, name, &o);
@@ -1450,9 +1392,9 @@ static void mx_seeds(struct fuzz_emit *e)
 		r = (struct mx_seed_range){ KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
 					    0xdeadbee8, 16, 0x55 };
 		put_filter(&o, true, 1, &r, (enum mx_twist)k, k * 37);
-		op = (struct mx_seed_op){ .sel = SEL_CATALOG, .index = 0xdeadbeef, .data = k };
+		op = (struct mx_op){ .sel = SEL_CATALOG, .index = 0xdeadbeef, .data = k };
 		put_op(&o, &op);
-		op = (struct mx_seed_op){ .write = true, .sel = SEL_CATALOG, .index = 0x7ff,
+		op = (struct mx_op){ .write = true, .sel = SEL_CATALOG, .index = 0x7ff,
 					  .error = 1 };
 		put_op(&o, &op);
 		seed_name(name, sizeof(name), "twist_", twist_names[k]);
@@ -1464,15 +1406,15 @@ static void mx_seeds(struct fuzz_emit *e)
 	put_mask(&o, KVM_MSR_EXIT_REASON_VALID_MASK, false, 0, 0);
 	r = (struct mx_seed_range){ KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, 0x7f0, 0x120, 0 };
 	put_filter(&o, false, 1, &r, TW_NONE, 0);
-	op = (struct mx_seed_op){ .sel = SEL_X2APIC, .index = 0x830, .data = 1 };
+	op = (struct mx_op){ .sel = SEL_X2APIC, .index = 0x830, .data = 1 };
 	put_op(&o, &op);
-	op = (struct mx_seed_op){ .write = true, .sel = SEL_X2APIC, .index = 0x80b, .error = 1 };
+	op = (struct mx_op){ .write = true, .sel = SEL_X2APIC, .index = 0x80b, .error = 1 };
 	put_op(&o, &op);
-	op = (struct mx_seed_op){ .write = true, .sel = SEL_RAW, .index = 0x7f5, .param = 3 };
+	op = (struct mx_op){ .write = true, .sel = SEL_RAW, .index = 0x7f5, .param = 3 };
 	put_op(&o, &op);
-	op = (struct mx_seed_op){ .sel = SEL_RAW, .index = 0x10, .data = 2 };
+	op = (struct mx_op){ .sel = SEL_RAW, .index = 0x10, .data = 2 };
 	put_op(&o, &op);
-	op = (struct mx_seed_op){ .write = true, .sel = SEL_RAW, .index = 0x4b564d00, .data = 2 };
+	op = (struct mx_op){ .write = true, .sel = SEL_RAW, .index = 0x4b564d00, .data = 2 };
 	put_op(&o, &op);
 	e->seed(e, "x2apic_and_raw", &o);
 
@@ -1481,9 +1423,9 @@ static void mx_seeds(struct fuzz_emit *e)
 	put_mask(&o, KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN, false, 0, 0);
 	r = (struct mx_seed_range){ KVM_MSR_FILTER_READ, 0x0, 0x10, 0xf7 };
 	put_filter(&o, false, 1, &r, TW_NONE, 0);
-	op = (struct mx_seed_op){ .sel = SEL_CATALOG, .index = 0x3, .data = 0xabcdef };
+	op = (struct mx_op){ .sel = SEL_CATALOG, .index = 0x3, .data = 0xabcdef };
 	put_op(&o, &op);
-	op = (struct mx_seed_op){ .write = true, .sel = SEL_CATALOG, .index = MSR_CAT_STAR,
+	op = (struct mx_op){ .write = true, .sel = SEL_CATALOG, .index = MSR_CAT_STAR,
 				  .param = 0x42 };
 	put_op(&o, &op);
 	e->seed(e, "typical", &o);
@@ -1496,11 +1438,11 @@ static void mx_seeds(struct fuzz_emit *e)
 		e->token(e, name, &mb, 1);
 	}
 	o.n = 0;
-	op = (struct mx_seed_op){ .sel = SEL_CATALOG, .index = 0xdeadbeef };
+	op = (struct mx_op){ .sel = SEL_CATALOG, .index = 0xdeadbeef };
 	put_op(&o, &op);
 	e->token(e, "op_rdmsr_unknown", o.buf, 2);
 	o.n = 0;
-	op = (struct mx_seed_op){ .write = true, .sel = SEL_CATALOG, .index = MSR_CAT_CR_PAT,
+	op = (struct mx_op){ .write = true, .sel = SEL_CATALOG, .index = MSR_CAT_CR_PAT,
 				  .vkind = V_PAT };
 	put_op(&o, &op);
 	e->token(e, "op_wrmsr_pat_type", o.buf, 2);

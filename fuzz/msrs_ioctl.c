@@ -87,7 +87,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -337,16 +336,6 @@ struct mi_buf {
 
 static struct mi_buf b_in, b_want, b_got;
 
-static bool kernel_before_6_12(void)
-{
-	struct utsname u;
-	unsigned int maj = 0, min = 0;
-
-	uname(&u);
-	sscanf(u.release, "%u.%u", &maj, &min);
-	return maj < 6 || (maj == 6 && min < 12);
-}
-
 #define MI_CAT_HASH	64
 
 static int8_t cat_hash[MI_CAT_HASH];	/* catalog position + 1, 0: empty */
@@ -531,7 +520,7 @@ static void mi_create(void)
 	int r;
 
 	memset(&S, 0, sizeof(S));
-	S.linux_6_1 = kernel_before_6_12();
+	S.linux_6_1 = msr_host_kernel_before(6, 12);
 	S.kvm_fd = open_kvm_dev_path_or_exit();
 	S.features = kvm_has_cap(KVM_CAP_GET_MSR_FEATURES);
 	FUZZ_HARNESS_ASSERT(!fetch_list(KVM_GET_MSR_INDEX_LIST, &S.lists[0]),

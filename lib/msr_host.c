@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "msr_host.h"
@@ -208,4 +209,14 @@ int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *
 			h->known_vendor ? "" : " (unknown vendor, AMD assumed)",
 			m->guest_features, m->host_features, (unsigned long long)m->efer,
 			m->x2apic_mode ? "x2APIC" : "xAPIC", m->va_bits, m->ignore_msrs);
+}
+
+bool msr_host_kernel_before(unsigned int maj, unsigned int min)
+{
+	unsigned int kmaj = 0, kmin = 0;
+	struct utsname u;
+
+	uname(&u);
+	sscanf(u.release, "%u.%u", &kmaj, &kmin);
+	return kmaj < maj || (kmaj == maj && kmin < min);
 }

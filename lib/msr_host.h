@@ -36,6 +36,12 @@ void msr_host_info_get(struct msr_host_info *h);
 void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
 			      struct kvm_vcpu *vcpu);
 
+/*
+ * The running kernel (uname) is older than @maj.@min; e.g. 6.12 decides
+ * the 6.1 semantics of failed host reads (struct msr_io_facts.linux_6_1).
+ */
+bool msr_host_kernel_before(unsigned int maj, unsigned int min);
+
 /* One line saying where each input came from, for the test log. */
 int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *m,
 			    const struct msr_host_info *h);

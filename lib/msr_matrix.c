@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "msr_matrix.h"
+#include "msr_values.h"
 #include "msr_probe.h"
 
 #define MX_APIC_BASE		0x0000001bu
@@ -760,70 +761,11 @@ void mx_set_x2apic(struct mx_session *s, bool on)
 
 /* --- values ------------------------------------------------------------------ */
 
-/* splitmix64: a distinctive value per case. */
-static __u64 mix(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* msr.data answered on an exit: both halves distinctive and nonzero. */
 static __u64 case_data(__u64 seq)
 {
 	return ((__u64)(0xda7a0000u | (seq & 0xffff)) << 32) |
-	       (0x5eed0000u ^ (__u32)mix(seq) ^ (__u32)(seq >> 16));
-}
-
-/*
- * Bits the matrix may change without breaking the guest or the host (the
- * guest runs in long mode with paging, PAT entry 0, no SYSCALL, no
- * interrupts).  Everything else keeps its current value.
- */
-static const struct {
-	__u32 index;
-	__u64 bits;
-} guest_safe_bits[] = {
-	{ MSR_CAT_EFER, MSR_CAT_EFER_SCE },		/* LME/LMA/NX hold paging */
-	{ MSR_CAT_SYSCALL_MASK, 0xffffffffull },
-	{ MSR_CAT_TSC_AUX, 0xffffffffull },
-	{ MSR_CAT_PRED_CMD, MSR_CAT_PRED_CMD_IBPB },	/* a barrier, nothing else */
-	{ MSR_CAT_FLUSH_CMD, MSR_CAT_L1D_FLUSH },
-	{ MSR_CAT_X2APIC_TPR, 0xffull },
-	{ MSR_CAT_X2APIC_ID, 0xffffffffull },
-	{ MSR_MODEL_X2APIC_FIRST, 0xffffffffull },
-	{ MSR_MODEL_X2APIC_LAST, 0xffffffffull },
-};
-
-static __u64 safe_bits(__u32 index)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(guest_safe_bits); i++) {
-		if (guest_safe_bits[i].index == index)
-			return guest_safe_bits[i].bits;
-	}
-	return ~0ull;
-}
-
-static __u64 canonical48(__u64 p)
-{
-	__u64 v = p & ((1ull << 47) - 1);
-
-	return p >> 63 ? v | 0xffff800000000000ull : v;
-}
-
-/* PAT with entry 0 write-back (the guest's mappings) and valid others. */
-static __u64 valid_pat(__u64 p)
-{
-	static const __u8 types[] = { 0, 1, 4, 5, 6, 7 };
-	__u64 v = 6;
-	unsigned int i;
-
-	for (i = 1; i < 8; i++)
-		v |= (__u64)types[(p >> (4 * i)) % ARRAY_SIZE(types)] << (8 * i);
-	return v;
+	       (0x5eed0000u ^ (__u32)mx_mix(seq) ^ (__u32)(seq >> 16));
 }
 
 static void facts_for(const struct mx_session *s, unsigned int entry, enum mx_path path,
@@ -851,16 +793,16 @@ static bool value_for(const struct mx_session *s, unsigned int entry, enum mx_va
 		      __u64 seq, const struct msr_facts *f, __u64 *out)
 {
 	const struct msr_catalog_entry *e = entry_of(s, entry);
-	__u64 safe = safe_bits(e->index), p = mix(seq ^ ((__u64)e->index << 20));
+	__u64 safe = mx_safe_bits(e->index), p = mx_mix(seq ^ ((__u64)e->index << 20));
 	__u64 valid = (s->cur[entry] & ~safe) | (p & safe);
 	enum msr_handler wr = f->wr;
 
 	if (e->index == MSR_CAT_EFER)
 		valid = s->cur[entry] ^ MSR_CAT_EFER_SCE;	/* every store shows */
 	if (f->wr_check == MSR_CHECK_CANONICAL)
-		valid = canonical48(p);
+		valid = mx_canonical48(p);
 	if (f->wr_check == MSR_CHECK_PAT)
-		valid = valid_pat(p);
+		valid = mx_valid_pat(p);
 
 	switch (kind) {
 	case MX_VALUE_VALID:

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "suite_test.h"
@@ -35,17 +34,6 @@ struct msrs_env {
 	struct msr_io_facts io;
 };
 
-/* 6.1 semantics of failed host reads (see struct msr_io_facts) before 6.12. */
-static bool kernel_before_6_12(void)
-{
-	struct utsname u;
-	unsigned int maj = 0, min = 0;
-
-	uname(&u);
-	sscanf(u.release, "%u.%u", &maj, &min);
-	return maj < 6 || (maj == 6 && min < 12);
-}
-
 static void env_init(struct msrs_env *e)
 {
 	struct msr_host_info host;
@@ -59,7 +47,7 @@ static void env_init(struct msrs_env *e)
 	e->ctx = (struct msr_catalog_ctx){ &e->catalog, &e->model };
 	e->io = (struct msr_io_facts){
 		.lookup = msr_catalog_host_lookup, .ctx = &e->ctx,
-		.ignore_msrs = e->model.ignore_msrs, .linux_6_1 = kernel_before_6_12() };
+		.ignore_msrs = e->model.ignore_msrs, .linux_6_1 = msr_host_kernel_before(6, 12) };
 }
 
 static void env_free(struct msrs_env *e)
