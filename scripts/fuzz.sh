@@ -29,6 +29,11 @@
 #
 # --have ENGINE: exit 0 if ENGINE can build here (for the Makefile).
 #
+# Without /dev/kvm (or permission on it), or without the engine a campaign
+# asks for (or any engine, for --smoke), it prints the SKIP line with the fix
+# and exits 4 (scripts/need.sh: make targets turn that into a SKIP, not an
+# error).
+#
 # Known divergences of the backend (tests/baseline/<backend>*.txt, entries
 # "msr_fuzz_replay:<target>.<sig>") are counted, not reported as findings;
 # MSR_FUZZ_STRICT=1 reports them too.
@@ -39,22 +44,12 @@ engine= target= jobs=$(nproc) time=60 out= build= smoke=0 no_main=0 name=$(hostn
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 
+# What this machine lacks is a SKIP (exit 4), said once in scripts/need.sh.
+need() { "$SUITE/scripts/need.sh" "$@"; }
 have_engine() {
 	case "$1" in
-	libfuzzer)
-		command -v "${FUZZ_CLANG:-clang}" >/dev/null &&
-		echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
-			"${FUZZ_CLANG:-clang}" -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null ;;
-	afl)
-		command -v "${FUZZ_AFL_CC:-afl-clang-fast}" >/dev/null && command -v afl-fuzz >/dev/null ;;
+	libfuzzer|afl) NEED_SKIPPED= need "$1" > /dev/null ;;
 	*) return 1 ;;
-	esac
-}
-
-engine_fix() {
-	case "$1" in
-	libfuzzer) echo "clang's libFuzzer runtime is missing: scripts/setup.sh fuzz (apt-get install clang libclang-rt-14-dev)" ;;
-	afl) echo "AFL++ is missing: scripts/setup.sh fuzz (apt-get install afl++)" ;;
 	esac
 }
 
@@ -70,16 +65,23 @@ while [ $# -gt 0 ]; do
 	--no-main) no_main=1 ;;
 	--name) name=$2; shift ;;
 	--smoke) smoke=1 ;;
-	-h|--help) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift
 done
 
+if [ "$smoke" = 1 ]; then what="fuzz smoke"; else what="fuzz.sh${engine:+ $engine}${target:+ $target}"; fi
+need --what "$what" kvm || exit 4
+if [ "$smoke" = 0 ] && [ -n "$engine" ]; then
+	case "$engine" in
+	libfuzzer|afl) need --what "$what" "$engine" || exit 4 ;;
+	*) die "unknown engine '$engine' (libfuzzer or afl)" ;;
+	esac
+fi
 [ -n "$build" ] || build=$(make -s --no-print-directory -C "$SUITE" print-fuzz-dir) || die "cannot find the build directory"
 replay=$build/replay/msr_fuzz_replay
 [ -x "$replay" ] || die "no $replay: run 'make fuzz' first"
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "fuzz.sh: SKIP: /dev/kvm cannot be opened (needs KVM and permission)"; exit 4; }
 
 targets=$("$replay" --targets | awk '$2 ~ /^[0-9]+$/ {printf "%s ", $1}')
 
@@ -191,13 +193,15 @@ run_afl() {	# target jobs time out
 
 if [ "$smoke" = 1 ]; then
 	[ "$time" = 60 ] && time=4
-	fail=0
+	fail=0 ran=0
 	echo "fuzz.sh: smoke: every target ${time}s per installed engine, then the regression corpus"
 	for e in libfuzzer afl; do
-		if ! have_engine "$e" || [ ! -d "$build/$e" ]; then
-			echo "  SKIP  $e: $(engine_fix "$e")"
+		need --what "  $e" "$e" || continue
+		if [ ! -d "$build/$e" ]; then
+			need --skip "  $e" "not built in $build/$e" "make fuzz"
 			continue
 		fi
+		ran=1
 		for t in $targets; do
 			o=$(mktemp -d "${TMPDIR:-/tmp}/msr-fuzz-smoke.XXXXXX")
 			if [ "$e" = libfuzzer ]; then
@@ -235,6 +239,10 @@ if [ "$smoke" = 1 ]; then
 			rm -f /tmp/msr-fuzz-replay.$$
 		done
 	done
+	if [ $fail = 0 ] && [ $ran = 0 ]; then
+		need --skip "fuzz smoke" "no fuzz engine" "scripts/setup.sh fuzz as root"
+		exit 4
+	fi
 	echo "fuzz.sh: smoke $([ $fail = 0 ] && echo passed || echo FAILED)"
 	exit $fail
 fi
@@ -242,7 +250,6 @@ fi
 [ -n "$engine" ] || die "--engine libfuzzer|afl is required (see --help)"
 [ -n "$target" ] || die "--target is required: one of" $targets
 echo " $targets " | grep -q " $target " || die "no target '$target' (targets: $(echo $targets))"
-have_engine "$engine" || die "$(engine_fix "$engine")"
 [ -n "$out" ] || out=$build/campaigns/$engine-$target-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 
