@@ -45,7 +45,10 @@
 #
 # Exit status: the suite's (0 pass, 1 failures); 2 when the run could not be
 # done: bad arguments, no kernel, a kernel that does not boot or gives no
-# /dev/kvm, QEMU failing or exceeding --timeout.
+# /dev/kvm, QEMU failing or exceeding --timeout; 4 (SKIP, with the reason
+# and the fix) when this machine lacks what it needs: QEMU or the initramfs
+# tools and they cannot be installed (scripts/setup.sh vm), or, with
+# --accel kvm, /dev/kvm or permission on it (scripts/need.sh).
 set -u
 
 SUITE=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,15 +84,14 @@ done
 case "$accel" in
 tcg) cpu=${cpu:-max} ;;
 kvm) cpu=${cpu:-host}
-     [ -w /dev/kvm ] || die "--accel kvm: /dev/kvm is missing or not writable here" ;;
+     "$SUITE/scripts/need.sh" --what "vmtest --accel kvm" kvm || exit 4 ;;
 *) die "--accel must be tcg or kvm, not '$accel'" ;;
 esac
 [ -z "$timeout_s" ] || [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
 
-"$SUITE/scripts/setup.sh" vm || die "missing packages (scripts/setup.sh vm)"
+# QEMU, the static busybox, cpio, kmod (installed as root): SKIP without.
+"$SUITE/scripts/need.sh" --what vmtest vm || exit 4
 BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] && ! ldd "$BUSYBOX" > /dev/null 2>&1 ||
-	die "$BUSYBOX is not the static busybox (apt-get install busybox-static)"
 
 # --- the kernel ------------------------------------------------------------
 
