@@ -22,7 +22,12 @@
 # VM messages), DIR/matrix.md and DIR/matrix.html, and prints the Markdown.
 # Failures link to their diagnostic lines.  VM columns run one at a time.
 #
-# Exit status: 0 when every column ran and nothing failed, 1 otherwise.
+# A column this machine cannot run is skipped with the reason (the host
+# column without /dev/kvm or permission on it, a VM column without QEMU:
+# vmtest.sh exits 4), listed under the table; scripts/need.sh has the rule.
+#
+# Exit status: 0 when every column ran or was skipped and nothing failed,
+# 4 (SKIP) when every column was skipped, 1 otherwise.
 set -u
 
 SUITE=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,15 +57,24 @@ colid() {
 	esac
 }
 
+# "WHAT: SKIP (reason; fix)" (scripts/need.sh) -> reason
+skip_reason() { sed -n 's/^.*: SKIP (\(.*\))$/\1/p' | tail -1 | sed 's/; .*//'; }
+
 overall=0
 if [ "$render_only" = 0 ]; then
 	: > "$out/columns"
+	: > "$out/skipped"
 	for k in "${kernels[@]}"; do
 		id=$(colid "$k")
-		echo "$id" >> "$out/columns"
 		tap=$out/$id.tap err=$out/$id.err
 		start=$(date +%s)
 		if [ "$k" = host ]; then
+			if ! msg=$("$SUITE/scripts/need.sh" --what "matrix: host" kvm); then
+				echo "$msg" >&2
+				printf '%s\t%s\n' "$id" "$(echo "$msg" | skip_reason)" >> "$out/skipped"
+				continue
+			fi
+			echo "$id" >> "$out/columns"
 			echo "matrix: host $(uname -r)" >&2
 			inst=$out/host-install
 			if make -s -C "$SUITE" install INSTALL_PATH="$inst" > "$err" 2>&1; then
@@ -80,6 +94,12 @@ if [ "$render_only" = 0 ]; then
 			esac
 			"$SUITE/scripts/vmtest.sh" "${kopt[@]}" "${vm_opts[@]}" --baseline > "$tap" 2> "$err"
 			rc=$?
+			if [ "$rc" = 4 ]; then
+				grep -h ': SKIP (' "$tap" "$err" | tail -1 >&2
+				printf '%s\t%s\n' "$id" "$(cat "$tap" "$err" | skip_reason)" >> "$out/skipped"
+				continue
+			fi
+			echo "$id" >> "$out/columns"
 			echo "# matrix: column $k: exit $rc" >> "$tap"
 		fi
 		echo "matrix: $id: exit $rc after $(( $(date +%s) - start ))s ($tap)" >&2
@@ -87,6 +107,11 @@ if [ "$render_only" = 0 ]; then
 	done
 fi
 
+skips=$(awk -F'\t' '{ printf "%s%s: %s", (NR > 1 ? "; " : ""), $1, $2 }' "$out/skipped" 2>/dev/null)
+if [ ! -s "$out/columns" ] && [ -n "$skips" ]; then
+	"$SUITE/scripts/need.sh" --skip matrix "every column skipped: $skips"
+	exit 4
+fi
 [ -s "$out/columns" ] || { echo "matrix.sh: nothing to render in $out (no columns file)" >&2; exit 2; }
 files=()
 while read -r id; do
@@ -94,7 +119,7 @@ while read -r id; do
 done < "$out/columns"
 [ ${#files[@]} -gt 0 ] || { echo "matrix.sh: no logs in $out" >&2; exit 2; }
 
-LC_ALL=C awk -v md="$out/matrix.md" -v html="$out/matrix.html" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" '
+LC_ALL=C awk -v md="$out/matrix.md" -v html="$out/matrix.html" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v skips="$skips" '
 function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }
 function mdesc(s) { gsub(/\|/, "\\|", s); return s }
 function addrow(r) { if (!(r in rowseen)) { rowseen[r] = 1; rows[++nrows] = r } }
@@ -190,6 +215,7 @@ END {
 		printf "- `%s` — %s (%s): %s\n", xrow[k], head[xcol[k]], backend[xcol[k]], why[xcol[k], xrow[k]] > md
 	for (c = 1; c <= ncol; c++) if (broken[c])
 		printf "\n**%s**: the run did not complete (exit %s); see %s.err.\n", colid[c], exitc[c], colid[c] > md
+	if (skips != "") printf "\nSkipped columns (this machine cannot run them): %s.\n", skips > md
 	if (nfail) printf "\n## Failures\n" > md
 	for (k = 1; k <= nfail; k++) {
 		c = fcol[k]; r = frow[k]
@@ -236,6 +262,7 @@ END {
 	if (nxf) print "</ul>" > html
 	for (c = 1; c <= ncol; c++) if (broken[c])
 		printf "<p class=\"fail\">%s: the run did not complete (exit %s); see %s.err.</p>\n", esc(colid[c]), esc(exitc[c]), esc(colid[c]) > html
+	if (skips != "") printf "<p class=\"skip\">Skipped columns (this machine cannot run them): %s.</p>\n", esc(skips) > html
 	if (nfail) print "<h2>Failures</h2>" > html
 	for (k = 1; k <= nfail; k++) {
 		c = fcol[k]; r = frow[k]
