@@ -4,7 +4,9 @@
 #
 #   make [KSRC=/path/to/linux | KSRC=debian:6.12 | KSRC=debian:6.1] [O=dir]
 #   make run_tests [TEST=name]   build, run the suite through the kselftest runner
-#   make check                   unit tests + suite against the backend baseline
+#   make check                   unit tests + suite against the backend baseline, fuzz
+#                                smoke run, and make check again without /dev/kvm
+#   (without /dev/kvm, fuzz engines or QEMU, what needs them SKIPs: scripts/need.sh)
 #   make install INSTALL_PATH=dir
 #   make coverage                model line/branch coverage by the unit tests
 #   make bench                   build and run the benchmarks (bench/)
@@ -121,6 +123,15 @@ endif
 	$(call install_tree,$(abspath $(INSTALL_PATH)))
 	@echo "  INSTALL  $(abspath $(INSTALL_PATH)) (run ./run_kselftest.sh there)"
 
+# --- what this machine lacks: SKIP, never a make error ------------------------
+# One rule for every target (scripts/need.sh): no /dev/kvm, no permission on
+# it, no fuzz engine or no emulator is a SKIP with the reason and the fix.
+# A target runs its command as $(STEP) WHAT [--need REQ] -- CMD: a missing
+# REQ (kvm, fuzz, vm, ...) skips CMD; CMD's own exit 4 (kselftest SKIP) is
+# a SKIP; both print "WHAT: SKIP (reason; fix)" and make goes on.  Any other
+# failure fails.  Under make check each step adds its line to the summary.
+STEP = $(SUITE)/scripts/need.sh --step
+
 # --- running ------------------------------------------------------------------
 RUN_ARGS := $(foreach t,$(TEST),-t $(COLLECTION):$(t))
 
@@ -128,27 +139,42 @@ run_tests: suite
 	$(call install_tree,$(OUT)/run)
 	@$(OUT)/run/$(COLLECTION)/run_tests.sh --known $(SUITE)/tests/baseline $(OUT)/run $(RUN_ARGS)
 
+# make check: the unit tests and the suite (whose KVM tests SKIP without
+# /dev/kvm), the fuzz smoke run, and make check itself once more with
+# /dev/kvm hidden (tests/nokvm/check.sh, as root; it SKIPs otherwise).  Ends
+# with one line per step.  CHECK_DIR: where it installs (the run without
+# /dev/kvm uses its own).
+CHECK_DIR := $(OUT)/check
+check: export NEED_SUMMARY = $(CHECK_DIR)/summary
 check: suite
-	$(call install_tree,$(OUT)/check,y)
-	@$(OUT)/check/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(OUT)/check $(RUN_ARGS)
-	$(if $(TEST),,@$(MAKE) --no-print-directory fuzz-smoke FUZZ_OPTIONAL=1)
+	$(call install_tree,$(CHECK_DIR),y)
+	@: > $(NEED_SUMMARY)
+	@$(STEP) suite --want kvm --tally $(COLLECTION)-unit -- $(CHECK_DIR)/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(CHECK_DIR) $(RUN_ARGS)
+	$(if $(TEST),,@$(MAKE) --no-print-directory fuzz-smoke)
+	$(if $(TEST),,@$(STEP) "make check without /dev/kvm" -- $(SUITE)/tests/nokvm/check.sh \
+		--log $(OUT)/check-nokvm.log $(MAKE) --no-print-directory -C $(SUITE) O=$(B) KSRC=$(KSRC) CHECK_DIR=$(OUT)/check-nokvm check)
+	@$(SUITE)/scripts/need.sh --summary "make check: summary"
 
 # --- fuzzing ---------------------------------------------------------------------
-# make fuzz: the engines are required (installed by scripts/setup.sh fuzz);
-# from make check (FUZZ_OPTIONAL=1) a missing engine is skipped with the fix.
+# make fuzz: the engines are installed by scripts/setup.sh fuzz (as root);
+# an engine that is still missing is a SKIP with the fix, the others and the
+# replay build are built.
 FUZZ_OUT := $(OUT)/fuzz
 fuzz: suite
-	@$(SUITE)/scripts/setup.sh fuzz $(if $(FUZZ_OPTIONAL),|| echo "  FUZZ     engines missing: the smoke run skips them")
+	@$(SUITE)/scripts/setup.sh fuzz || echo "  FUZZ     engines missing: what needs them SKIPs"
 	@engines=; \
-	 if $(SUITE)/scripts/fuzz.sh --have libfuzzer; then engines="$$engines fuzz-libfuzzer"; fi; \
-	 if $(SUITE)/scripts/fuzz.sh --have afl; then engines="$$engines fuzz-afl"; fi; \
-	 [ -n "$(FUZZ_OPTIONAL)" ] || [ "$$engines" = " fuzz-libfuzzer fuzz-afl" ] || \
-	 { echo "make fuzz: need clang's libFuzzer and AFL++: scripts/setup.sh fuzz (as root)"; exit 1; }; \
+	 for e in libfuzzer afl; do \
+		if NEED_SKIPPED= $(SUITE)/scripts/need.sh --what "  FUZZ     $$e" $$e; then engines="$$engines fuzz-$$e"; fi; \
+	 done; \
 	 echo "  FUZZ     $(FUZZ_OUT)/{replay$$(echo $$engines | sed 's/fuzz-/,/g; s/ //g')}"; \
 	 $(SUBMAKE) fuzz-replay $$engines
 	@$(SUITE)/scripts/fuzz-seeds.sh $(FUZZ_OUT)/replay/msr_fuzz_replay $(FUZZ_OUT)
 
-fuzz-smoke: fuzz
+# Without /dev/kvm nothing is built for it.
+fuzz-smoke:
+	@$(STEP) "fuzz smoke" --need kvm -- $(MAKE) --no-print-directory fuzz-smoke-run
+
+fuzz-smoke-run: fuzz
 	@$(SUITE)/scripts/fuzz.sh --smoke --build $(FUZZ_OUT)
 
 # Where the fuzz builds are (for scripts/fuzz.sh).
@@ -163,7 +189,8 @@ fuzz-oss: suite
 
 # Benchmarks (bench/*.c), built with the suite, run one after the other.
 bench: suite
-	@for b in $(BENCH); do echo "  BENCH    $$b"; $(SUITE_OUT)/bench/$$b || exit 1; done
+	@$(STEP) bench --need kvm -- sh -c 'for b in $(BENCH); do echo "  BENCH    $$b"; \
+		$(SUITE_OUT)/bench/$$b || exit $$?; done'
 
 # Line/branch coverage of the model (lib/msr_model.c, lib/msr_catalog.c)
 # by the unit tests.
@@ -176,14 +203,14 @@ coverage: $(HDR_STAMP)
 VMTEST_KSRC = $(if $(filter KSRC,$(KSRC_ORIGIN)),--ksrc $(KSRC))
 
 vmtest:
-	@$(SUITE)/scripts/vmtest.sh $(if $(KERNEL),--kernel $(KERNEL)) \
+	@$(STEP) vmtest -- $(SUITE)/scripts/vmtest.sh $(if $(KERNEL),--kernel $(KERNEL)) \
 		$(if $(MODULES),--modules $(MODULES)) $(VMTEST_KSRC) $(VMTEST_ARGS) \
 		$(if $(TEST),-- $(RUN_ARGS))
 
 matrix:
-	@$(SUITE)/scripts/matrix.sh $(KERNELS)
+	@$(STEP) matrix -- $(SUITE)/scripts/matrix.sh $(KERNELS)
 
-.PHONY: fuzz fuzz-smoke print-fuzz-dir fuzz-oss vmtest matrix
+.PHONY: fuzz fuzz-smoke fuzz-smoke-run print-fuzz-dir fuzz-oss vmtest matrix
 
 clean:
 	rm -rf $(B)
