@@ -24,6 +24,8 @@ SUITE_OUT := $(OUTPUT)/suite
 LIBKVM_ARCHIVE_OBJS := $(filter-out $(LIBKVM_STRING_OBJ),$(LIBKVM_OBJS))
 
 SUITE_CFLAGS := -I$(SUITE)/lib -I$(SUITE)/guest_code -I$(SUITE_OUT)/gen
+# Where msr_baseline_get() finds tests/baseline outside an installed suite.
+$(SUITE_OUT)/lib/msr_divergence.o: CPPFLAGS += -DMSR_BASELINE_DIR='"$(SUITE)/tests/baseline"'
 
 # The PVM backend (kvm_pvm) stops the vCPU with KVM_EXIT_INTERNAL_ERROR
 # (emulation failure) on guest SSE instructions such as "movq %r9, %xmm0",
@@ -104,8 +106,7 @@ FUZZ_OUT := $(OUTPUT)/fuzz
 FUZZ_TARGETS ?= $(filter-out fuzz_common afl_driver replay_main guest_string,\
 		  $(patsubst $(SUITE)/fuzz/%.c,%,$(wildcard $(SUITE)/fuzz/*.c)))
 FUZZ_REPLAY := $(FUZZ_OUT)/replay/msr_fuzz_replay
-FUZZ_DEFS := -I$(SUITE)/fuzz -DFUZZ_BASELINE_DIR='"$(SUITE)/tests/baseline"' \
-	     -DFUZZ_REPLAY_BIN='"$(FUZZ_REPLAY)"' -DFUZZ_REGRESSIONS_DIR='"$(SUITE)/fuzz/regressions"'
+FUZZ_DEFS := -I$(SUITE)/fuzz -DFUZZ_REPLAY_BIN='"$(FUZZ_REPLAY)"' -DFUZZ_REGRESSIONS_DIR='"$(SUITE)/fuzz/regressions"'
 FUZZ_HDRS := $(wildcard $(SUITE)/fuzz/*.h) $(SUITE)/lib/msr_model.h $(SUITE)/lib/msr_catalog.h
 FUZZ_LIBS := $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ)
 # libFuzzer's interceptors define memcmp (and the str* compares) for the

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Divergence signatures, the baseline of known divergences and the tally
+ * of checks against it; see msr_divergence.h.
+ */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <libgen.h>
+#include <limits.h>
+
+#include "msr_divergence.h"
+#include "msr_names.h"
+
+void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m)
+{
+	c->vendor = m->vendor;
+	c->guest_features = m->guest_features;
+	c->host_features = m->host_features;
+	c->kernel = m->kernel;
+}
+
+int msr_div_case_str(char *buf, size_t len, const struct msr_div_case *c)
+{
+	char g[160];
+
+	msr_features_str(g, sizeof(g), c->guest_features, ~0u);
+	return snprintf(buf, len, "%s guest:%s kernel %u.%u",
+			c->vendor == MSR_VENDOR_INTEL ? "intel" : "amd", g, c->kernel >> 16,
+			(c->kernel >> 8) & 0xff);
+}
+
+static void slug(char *out, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < len - 1; i++)
+		out[i] = tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
+			const char *op, const char *check, enum msr_rule cause)
+{
+	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
+	const char *name = e ? e->name : msr_name(index);
+	char msr[64], why[64] = "";
+
+	slug(msr, sizeof(msr), name ? name : "unlisted");
+	if (cause != MSR_RULE_NONE) {
+		why[0] = '.';
+		slug(why + 1, sizeof(why) - 1, msr_rule_name(cause));
+	}
+	snprintf(buf, len, "%s%s%s.%s.%s%s", source ? source : "", source ? "." : "", msr, op,
+		 check, why);
+	return buf;
+}
+
+/* --- the baseline ------------------------------------------------------------ */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static bool parse_version(const char *s, __u32 *v)
+{
+	unsigned int maj, min;
+	char end;
+
+	if (sscanf(s, "%u.%u%c", &maj, &min, &end) != 2 || min > 255)
+		return false;
+	*v = MSR_KERNEL(maj, min);
+	return true;
+}
+
+static bool parse_cond(struct msr_baseline_cond *c, const char *w)
+{
+	if (!strcmp(w, "vendor=amd") || !strcmp(w, "vendor=intel")) {
+		c->kind = MSR_COND_VENDOR;
+		c->value = strcmp(w, "vendor=amd") ? MSR_VENDOR_INTEL : MSR_VENDOR_AMD;
+		return true;
+	}
+	if (!strncmp(w, "guest:", 6) || !strncmp(w, "host:", 5)) {
+		const char *f = strchr(w, ':') + 1;
+
+		c->kind = w[0] == 'g' ? MSR_COND_GUEST : MSR_COND_HOST;
+		c->present = *f == '+';
+		c->value = (*f == '+' || *f == '-') ? msr_feature_by_name(f + 1) : 0;
+		return c->value != 0;
+	}
+	if (!strncmp(w, "kernel>=", 8)) {
+		c->kind = MSR_COND_KERNEL_MIN;
+		return parse_version(w + 8, &c->value);
+	}
+	if (!strncmp(w, "kernel<", 7)) {
+		c->kind = MSR_COND_KERNEL_BELOW;
+		return parse_version(w + 7, &c->value);
+	}
+	return false;
+}
+
+bool msr_baseline_parse_line(struct msr_baseline *b, const char *text, const char *where)
+{
+	struct msr_baseline_entry *e;
+	char line[4096], *hash, *bar, *head, *reason, *w, *save;
+
+	snprintf(line, sizeof(line), "%s", text);
+	if ((hash = strchr(line, '#')))
+		*hash = '\0';
+	if (!*trim(line))
+		return true;
+	bar = strchr(line, '|');
+	if (!bar) {
+		snprintf(b->error, sizeof(b->error), "%s: no '|' after the signature", where);
+		return false;
+	}
+	if (b->n == MSR_BASELINE_MAX) {
+		snprintf(b->error, sizeof(b->error), "%s: more than %d entries", where,
+			 MSR_BASELINE_MAX);
+		return false;
+	}
+	*bar = '\0';
+	reason = bar + 1;
+	if ((bar = strchr(reason, '|')))
+		*bar = '\0';
+	e = &b->e[b->n];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->where, sizeof(e->where), "%s", where);
+	snprintf(e->reason, sizeof(e->reason), "%s", trim(reason));
+	head = trim(line);
+	w = strtok_r(head, " \t", &save);
+	if (!w || strchr(w, ':') || strchr(w, '=')) {
+		snprintf(b->error, sizeof(b->error), "%s: '%s' is not a signature pattern "
+			 "(<source>.<msr>.<op>.<check>[.<cause>])", where, w ? w : "");
+		return false;
+	}
+	snprintf(e->pattern, sizeof(e->pattern), "%s", w);
+	while ((w = strtok_r(NULL, " \t", &save))) {
+		if (e->nconds == sizeof(e->conds) / sizeof(e->conds[0]) ||
+		    !parse_cond(&e->conds[e->nconds], w)) {
+			snprintf(b->error, sizeof(b->error), "%s: unknown condition '%s' (vendor=amd|intel, "
+				 "guest:+F, guest:-F, host:+F, host:-F, kernel>=X.Y, kernel<X.Y)",
+				 where, w);
+			return false;
+		}
+		e->nconds++;
+	}
+	b->n++;
+	return true;
+}
+
+bool msr_baseline_parse_file(struct msr_baseline *b, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char line[4096], where[96];
+	unsigned int no = 0;
+	bool ok = true;
+
+	if (!f)
+		return true;
+	snprintf(b->files + strlen(b->files), sizeof(b->files) - strlen(b->files), "%s%s",
+		 b->files[0] ? " " : "", path);
+	while (ok && fgets(line, sizeof(line), f)) {
+		no++;
+		snprintf(where, sizeof(where), "%s:%u", base, no);
+		ok = msr_baseline_parse_line(b, line, where);
+	}
+	fclose(f);
+	return ok;
+}
+
+static bool cond_holds(const struct msr_baseline_cond *c, const struct msr_div_case *k)
+{
+	switch (c->kind) {
+	case MSR_COND_VENDOR:
+		return k->vendor == c->value;
+	case MSR_COND_GUEST:
+		return !!(k->guest_features & c->value) == c->present;
+	case MSR_COND_HOST:
+		return !!(k->host_features & c->value) == c->present;
+	case MSR_COND_KERNEL_MIN:
+		return k->kernel >= c->value;
+	case MSR_COND_KERNEL_BELOW:
+		return k->kernel < c->value;
+	}
+	return false;
+}
+
+int msr_baseline_match(const struct msr_baseline *b, const char *sig,
+		       const struct msr_div_case *c)
+{
+	unsigned int i, j;
+
+	for (i = 0; b && i < b->n; i++) {
+		const struct msr_baseline_entry *e = &b->e[i];
+
+		if (fnmatch(e->pattern, sig, 0))
+			continue;
+		for (j = 0; j < e->nconds && cond_holds(&e->conds[j], c); j++)
+			;
+		if (j == e->nconds)
+			return i;
+	}
+	return -1;
+}
+
+#ifndef MSR_BASELINE_DIR
+#define MSR_BASELINE_DIR "tests/baseline"
+#endif
+
+/* The KVM backend: the first vendor module loaded (as scripts/backend.sh says). */
+static const char *backend_name(void)
+{
+	static const char *const modules[] = { "kvm_intel", "kvm_amd", "kvm_pvm" };
+	static char other[64];
+	char path[96];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", modules[i]);
+		if (!access(path, F_OK))
+			return modules[i];
+	}
+	snprintf(other, sizeof(other), "unknown");
+	return other;
+}
+
+static const char *baseline_dir(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("MSR_BASELINE");
+	char exe[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s/baseline", dirname(exe));
+		if (!stat(dir, &st) && S_ISDIR(st.st_mode))
+			return dir;
+	}
+	return MSR_BASELINE_DIR;
+}
+
+const struct msr_baseline *msr_baseline_get(void)
+{
+	static struct msr_baseline *b;
+	const char *dir;
+	char path[PATH_MAX];
+
+	if (b)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		abort();
+	dir = baseline_dir();
+	if (!*dir)
+		return b;
+	if (snprintf(path, sizeof(path), "%s/%s.txt", dir, backend_name()) >= (int)sizeof(path)) {
+		fprintf(stderr, "kvm-msr-suite: baseline directory name too long: %s\n", dir);
+		exit(2);
+	}
+	if (!msr_baseline_parse_file(b, path)) {
+		fprintf(stderr, "kvm-msr-suite: malformed baseline entry: %s\n", b->error);
+		exit(2);
+	}
+	return b;
+}
+
+/* --- the tally ----------------------------------------------------------------- */
+
+/* Signature + case -> entry, so that a check costs a hash, not a fnmatch per entry. */
+#define DIV_CACHE_SLOTS	2048
+
+static struct {
+	bool used;
+	char sig[MSR_SIG_LEN];
+	struct msr_div_case c;
+	int entry;
+} div_cache[DIV_CACHE_SLOTS];
+
+static unsigned int div_hash(const char *sig, const struct msr_div_case *c)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *sig; sig++)
+		h = (h ^ (unsigned char)*sig) * 16777619u;
+	h = (h ^ c->guest_features) * 16777619u;
+	h = (h ^ c->host_features) * 16777619u;
+	return (h ^ c->kernel ^ c->vendor) % DIV_CACHE_SLOTS;
+}
+
+static bool same_case(const struct msr_div_case *a, const struct msr_div_case *b)
+{
+	return a->vendor == b->vendor && a->guest_features == b->guest_features &&
+	       a->host_features == b->host_features && a->kernel == b->kernel;
+}
+
+static int cached_match(const char *sig, const struct msr_div_case *c)
+{
+	unsigned int h = div_hash(sig, c), i;
+
+	for (i = 0; i < DIV_CACHE_SLOTS; i++, h = (h + 1) % DIV_CACHE_SLOTS) {
+		if (!div_cache[h].used)
+			break;
+		if (!strcmp(div_cache[h].sig, sig) && same_case(&div_cache[h].c, c))
+			return div_cache[h].entry;
+	}
+	if (i == DIV_CACHE_SLOTS)	/* full: no caching */
+		return msr_baseline_match(msr_baseline_get(), sig, c);
+	div_cache[h].used = true;
+	snprintf(div_cache[h].sig, sizeof(div_cache[h].sig), "%s", sig);
+	div_cache[h].c = *c;
+	div_cache[h].entry = msr_baseline_match(msr_baseline_get(), sig, c);
+	return div_cache[h].entry;
+}
+
+static void note_new(struct msr_div_tally *t, const char *sig, const char *casestr,
+		     unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nnew; i++) {
+		if (!strcmp(t->fresh[i].sig, sig) && !strcmp(t->fresh[i].casestr, casestr)) {
+			t->fresh[i].count += count;
+			return;
+		}
+	}
+	if (t->nnew == MSR_DIV_NEW_MAX)
+		return;
+	snprintf(t->fresh[t->nnew].sig, sizeof(t->fresh[0].sig), "%s", sig);
+	snprintf(t->fresh[t->nnew].casestr, sizeof(t->fresh[0].casestr), "%s", casestr);
+	t->fresh[t->nnew++].count = count;
+}
+
+int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
+		  bool failed)
+{
+	int id = cached_match(sig, c);
+
+	if (id >= 0) {
+		t->checked[id]++;
+		t->failed[id] += failed;
+	}
+	if (!failed)
+		return id;
+	t->failures++;
+	if (id < 0) {
+		char g[MSR_DIV_CASE_LEN];
+
+		t->unmatched++;
+		msr_features_str(g, sizeof(g), c->guest_features, ~0u);
+		note_new(t, sig, g, 1);
+	}
+	return id;
+}
+
+void msr_div_fail_unnamed(struct msr_div_tally *t)
+{
+	t->failures++;
+	t->unmatched++;
+}
+
+void msr_div_tally_add(struct msr_div_tally *to, const struct msr_div_tally *from)
+{
+	unsigned int i;
+
+	to->failures += from->failures;
+	to->unmatched += from->unmatched;
+	for (i = 0; i < MSR_BASELINE_MAX; i++) {
+		to->checked[i] += from->checked[i];
+		to->failed[i] += from->failed[i];
+	}
+	for (i = 0; i < from->nnew; i++)
+		note_new(to, from->fresh[i].sig, from->fresh[i].casestr, from->fresh[i].count);
+}
+
+void msr_div_tally_print(const struct msr_div_tally *t, const char *subtest, FILE *out)
+{
+	const struct msr_baseline *b = msr_baseline_get();
+	char buf[8192];
+	size_t n = 0;
+	unsigned int i;
+
+#define ADD(...) do {								\
+		if (n < sizeof(buf))						\
+			n += snprintf(buf + n, sizeof(buf) - n, __VA_ARGS__);	\
+	} while (0)
+	ADD("# DIVERGENCE-TALLY %s failures=%u unmatched=%u\n", subtest, t->failures,
+	    t->unmatched);
+	for (i = 0; i < b->n; i++) {
+		if (t->checked[i])
+			ADD("# DIVERGENCE-KNOWN %s %s checked=%u failed=%u\n", subtest,
+			    b->e[i].where, t->checked[i], t->failed[i]);
+	}
+	for (i = 0; i < t->nnew; i++)
+		ADD("# DIVERGENCE-NEW %s %s guest:%s cases=%u\n", subtest, t->fresh[i].sig,
+		    t->fresh[i].casestr, t->fresh[i].count);
+#undef ADD
+	fflush(out);
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	if (fwrite(buf, 1, n, out) != n)
+		clearerr(out);
+	fflush(out);
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Divergences: one name for every failing check, and the baseline of known
+ * ones that the matrix, the ioctl tests and the fuzz targets all match.
+ *
+ * Signature.  A failing check is named
+ *
+ *	<source>.<msr>.<op>.<check>[.<cause>]
+ *
+ * source  who checked: "matrix", or the fuzz target (msr_filter, msr_exit,
+ *         msrs_ioctl), or the test's own short name;
+ * msr     the MSR's catalog name (else msr-index.h's) in lower case,
+ *         "unlisted" without a name, "none" for checks of no MSR;
+ * op      rdmsr, wrmsr, get, set, filter, cap, list, ...;
+ * check   what differed: exits, exit_fields, guest_result, readback, ...;
+ * cause   how the model classified the access (its msr_rule in lower case:
+ *         access_invalid, value_reserved_bits, ...), where one MSR, op and
+ *         check can fail for different reasons (the matrix's cases).
+ *
+ * e.g. matrix.msr_ia32_pred_cmd.wrmsr.guest_result.value_reserved_bits.
+ *
+ * Baseline.  tests/baseline/<backend>.txt lists the known divergences of
+ * one KVM backend (the module behind /dev/kvm), one per line:
+ *
+ *	<pattern> [<condition> ...] | <what the backend does> | <evidence>
+ *
+ * pattern   a signature, with shell wildcards (fnmatch(3): * ? [...]);
+ * condition all must hold for the case (a case is the setting a check ran
+ *           in): vendor=amd|intel (the model's vendor); guest:+FEATURE /
+ *           guest:-FEATURE (the guest CPUID the suite set has / lacks it);
+ *           host:+FEATURE / host:-FEATURE (/proc/cpuinfo); kernel>=X.Y,
+ *           kernel<X.Y (the running kernel).  FEATURE is a
+ *           msr_feature_name(): ibpb, sbpb, flush_l1d, arch_capabilities,
+ *           rdtscp, rdpid, svm, fxsr_opt, auto_ibrs, lm, nx.
+ * '#' starts a comment.  The first matching entry covers the check.
+ *
+ * Tally.  Every check of a case is counted against the entry that covers
+ * it (msr_div_check()), passing or not, so that at the end of a subtest
+ * msr_div_tally_print() can say, per entry, how many covered checks ran and
+ * how many failed, and which failing checks no entry covers.  Those lines
+ * are what scripts/run_tests.sh reads:
+ *
+ *	# DIVERGENCE-TALLY <subtest> failures=<n> unmatched=<n>
+ *	# DIVERGENCE-KNOWN <subtest> <file>:<line> checked=<n> failed=<n>
+ *	# DIVERGENCE-NEW <subtest> <signature> <case> cases=<n>
+ *
+ * The baseline is read from $MSR_BASELINE (a directory; empty: none), else
+ * from baseline/ next to the executable (an installed suite), else from the
+ * source tree's tests/baseline.
+ */
+#ifndef KVM_MSR_SUITE_MSR_DIVERGENCE_H
+#define KVM_MSR_SUITE_MSR_DIVERGENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "msr_catalog.h"
+
+#define MSR_SIG_LEN		128
+#define MSR_BASELINE_MAX	96	/* entries of one backend */
+#define MSR_DIV_NEW_MAX		16	/* distinct unmatched signatures kept */
+#define MSR_DIV_CASE_LEN	160
+
+/* The setting a check ran in, as the baseline's conditions see it. */
+struct msr_div_case {
+	enum msr_vendor vendor;
+	__u32 guest_features;		/* MSR_FEAT_* of the guest CPUID */
+	__u32 host_features;		/* MSR_FEAT_* of the host CPU */
+	__u32 kernel;			/* MSR_KERNEL() of the running kernel */
+};
+
+void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m);
+/* "amd guest:+ibpb,-sbpb,... kernel 6.18" (for the messages). */
+int msr_div_case_str(char *buf, size_t len, const struct msr_div_case *c);
+
+/*
+ * The signature, composed as above; @source NULL leaves it out (the fuzz
+ * runtime prefixes the target), @cause MSR_RULE_NONE too.  Returns @buf.
+ */
+const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
+			const char *op, const char *check, enum msr_rule cause);
+
+/* --- the baseline ------------------------------------------------------------ */
+
+struct msr_baseline_entry {
+	char where[96];			/* <file>:<line> */
+	char pattern[MSR_SIG_LEN];
+	char reason[320];
+	unsigned int nconds;
+	struct msr_baseline_cond {
+		enum { MSR_COND_VENDOR, MSR_COND_GUEST, MSR_COND_HOST,
+		       MSR_COND_KERNEL_MIN, MSR_COND_KERNEL_BELOW } kind;
+		bool present;		/* GUEST/HOST: +FEATURE */
+		__u32 value;		/* vendor, feature bit or MSR_KERNEL() */
+	} conds[8];
+};
+
+struct msr_baseline {
+	unsigned int n;
+	struct msr_baseline_entry e[MSR_BASELINE_MAX];
+	char files[256];		/* what was read, for the log */
+	char error[256];		/* a malformed line: what and where */
+};
+
+/*
+ * Parse one baseline file into @b (appends).  A malformed entry is an
+ * error (false, b->error says where): a typo must not silently cover
+ * nothing.  A missing file is no error.
+ */
+bool msr_baseline_parse_file(struct msr_baseline *b, const char *path);
+/* One entry line (as in a file); for the unit tests. */
+bool msr_baseline_parse_line(struct msr_baseline *b, const char *line, const char *where);
+/* The first entry that covers @sig in @c, or -1. */
+int msr_baseline_match(const struct msr_baseline *b, const char *sig,
+		       const struct msr_div_case *c);
+
+/*
+ * This process's baseline, loaded once (see above for where from): the
+ * backend's file.  A malformed file is reported on stderr and exits with
+ * status 2 (it is the suite's own input).
+ */
+const struct msr_baseline *msr_baseline_get(void);
+
+/* --- the tally ----------------------------------------------------------------- */
+
+struct msr_div_tally {
+	unsigned int failures;		/* failing checks */
+	unsigned int unmatched;		/* ... that no entry covers */
+	unsigned int checked[MSR_BASELINE_MAX];
+	unsigned int failed[MSR_BASELINE_MAX];
+	unsigned int nnew;
+	struct {
+		char sig[MSR_SIG_LEN];
+		char casestr[MSR_DIV_CASE_LEN];
+		unsigned int count;
+	} fresh[MSR_DIV_NEW_MAX];
+};
+
+/*
+ * Count one check of signature @sig run in @c; returns the covering entry
+ * (or -1).  Cached: the matrix calls it for every check of every case.
+ */
+int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
+		  bool failed);
+/* A failure that no signature names (a harness-level check): unmatched. */
+void msr_div_fail_unnamed(struct msr_div_tally *t);
+void msr_div_tally_add(struct msr_div_tally *to, const struct msr_div_tally *from);
+/* The DIVERGENCE-* lines for @subtest, one write. */
+void msr_div_tally_print(const struct msr_div_tally *t, const char *subtest, FILE *out);
+
+#endif
