@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "msr_guest.h"
+#include "msr_host.h"
 #include "suite.h"
 #include "ucall_common.h"
 
@@ -195,6 +196,7 @@ void guest_msr_vcpu_create_extra(struct guest_msr_vcpu *g, uint64_t extra_pages)
 	g->vm = __vm_create(VM_MODE_DEFAULT, nr, 0);
 #endif
 	g->vcpu = vm_vcpu_add(g->vm, 0, guest_msr_interpreter);
+	msr_guest_cpuid_set(g->vcpu, MSR_CPUID_ABSENT);
 	suite_init_exceptions(g->vcpu);
 	guest_msr_install_gp_entry(g);
 	guest_msr_prog_alloc(g);
@@ -206,6 +208,7 @@ void guest_msr_vcpu_add(struct guest_msr_vcpu *g, const struct guest_msr_vcpu *f
 {
 	g->vm = first->vm;
 	g->vcpu = vm_vcpu_add(g->vm, vcpu_id, guest_msr_interpreter);
+	msr_guest_cpuid_set(g->vcpu, MSR_CPUID_ABSENT);
 	suite_init_vcpu_exceptions(g->vcpu);
 	guest_msr_prog_alloc(g);
 }

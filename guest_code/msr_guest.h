@@ -105,7 +105,9 @@ struct guest_msr_vcpu {
 /*
  * Creates the VM and vCPU, sets up exception handling and installs the
  * short #GP path (anything that is not one of the interpreter's fixups goes
- * on to the library's handler).
+ * on to the library's handler).  The guest CPUID is the suite's, not the
+ * host's: MSR_CPUID_ABSENT (lib/msr_host.h); msr_guest_cpuid_set() before
+ * the first KVM_RUN changes it.
  */
 void guest_msr_vcpu_create(struct guest_msr_vcpu *g);
 /*

@@ -3,6 +3,7 @@
  * MSR catalog: curated MSRs and how KVM 6.12 treats them.  See
  * msr_catalog.h for which facts are curated and which are probed.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "msr_catalog.h"
@@ -91,9 +92,15 @@ static const struct feature_bit efer_features[] = {
 	{ MSR_FEAT_AUTOIBRS, MSR_CAT_EFER_AUTOIBRS },
 };
 
-/* SCE is always valid: efer_reserved_bits starts as ~EFER_SCE. */
-static __u64 efer_allowed(__u32 features)
+/*
+ * SCE is always valid: efer_reserved_bits starts as ~EFER_SCE.  AUTOIBRS
+ * since 6.3 (commit 8c19b6f257fa, "KVM: x86: Propagate the AMD Automatic
+ * IBRS feature to the guest").
+ */
+static __u64 efer_allowed(__u32 features, __u32 kernel)
 {
+	if (kernel < MSR_KERNEL(6, 3))
+		features &= ~MSR_FEAT_AUTOIBRS;
 	return MSR_CAT_EFER_SCE |
 	       feature_bits(features, efer_features, ARRAY_SIZE(efer_features));
 }
@@ -108,8 +115,8 @@ static void resolve_efer(const struct msr_catalog_entry *e,
 			 const struct msr_vcpu_model *vm, struct msr_facts *f)
 {
 	(void)e;
-	f->host_wr_reserved = ~efer_allowed(vm->host_features);
-	f->wr_reserved = ~efer_allowed(vm->host_features & vm->guest_features);
+	f->host_wr_reserved = ~efer_allowed(vm->host_features, vm->kernel);
+	f->wr_reserved = ~efer_allowed(vm->host_features & vm->guest_features, vm->kernel);
 	f->wr_keep = ~MSR_CAT_EFER_LMA;
 	f->wr_keep_current = MSR_CAT_EFER_LMA;
 	f->rd_value = vm->efer;		/* a probed value replaces it */
@@ -166,13 +173,24 @@ static void resolve_ucode(const struct msr_catalog_entry *e,
 /*
  * x86.c:kvm_get_msr_common(): guest read needs CPUID ARCH_CAPABILITIES;
  * kvm_set_msr_common(): guest writes always fail, host writes succeed.
+ * Since 6.13 (commit a5d563890b8f, "KVM: x86: Reject userspace attempts to
+ * access ARCH_CAPABILITIES w/o support") a vCPU without the CPUID bit has
+ * no such MSR: every access returns KVM_MSR_RET_UNSUPPORTED (guest: exit
+ * reason UNKNOWN; host: kvm_do_msr_access() lets reads of 0 and writes of 0
+ * through, the MSR being advertised).
  */
 static void resolve_arch_caps(const struct msr_catalog_entry *e,
 			      const struct msr_vcpu_model *vm,
 			      struct msr_facts *f)
 {
+	bool has = vm->guest_features & MSR_FEAT_ARCH_CAPS;
+
 	(void)e;
-	if (!(vm->guest_features & MSR_FEAT_ARCH_CAPS))
+	if (!has && vm->kernel >= MSR_KERNEL(6, 13)) {
+		set_handlers(f, MSR_HANDLER_UNSUPPORTED, MSR_HANDLER_UNSUPPORTED);
+		return;
+	}
+	if (!has)
 		f->rd = MSR_HANDLER_FAULT;
 	f->wr = MSR_HANDLER_FAULT;
 }
@@ -225,7 +243,11 @@ static void resolve_pred_cmd(const struct msr_catalog_entry *e,
 	f->wr_passthrough = guest_has && (vm->host_features & MSR_FEAT_IBPB);
 }
 
-/* x86.c:kvm_set_msr_common() MSR_IA32_FLUSH_CMD, same read path. */
+/*
+ * x86.c:kvm_set_msr_common() MSR_IA32_FLUSH_CMD, same read path.  Before
+ * 6.4 (commit da3db168fb67, "KVM: x86: Virtualize FLUSH_L1D and passthrough
+ * MSR_IA32_FLUSH_CMD") no handler knows the MSR: KVM_MSR_RET_UNSUPPORTED.
+ */
 static void resolve_flush_cmd(const struct msr_catalog_entry *e,
 			      const struct msr_vcpu_model *vm,
 			      struct msr_facts *f)
@@ -234,6 +256,10 @@ static void resolve_flush_cmd(const struct msr_catalog_entry *e,
 	bool guest_has = host_has && (vm->guest_features & MSR_FEAT_FLUSH_L1D);
 
 	(void)e;
+	if (vm->kernel < MSR_KERNEL(6, 4)) {
+		set_handlers(f, MSR_HANDLER_UNSUPPORTED, MSR_HANDLER_UNSUPPORTED);
+		return;
+	}
 	set_handlers(f, MSR_HANDLER_UNSUPPORTED,
 		     host_has ? MSR_HANDLER_OK : MSR_HANDLER_FAULT);
 	f->wr = guest_has ? MSR_HANDLER_OK : MSR_HANDLER_FAULT;
@@ -397,6 +423,41 @@ const struct msr_catalog_entry *msr_catalog_by_name(const struct msr_catalog *c,
 	return NULL;
 }
 
+static const char *const feature_names[MSR_FEAT_COUNT] = {
+	"lm", "nx", "svm", "fxsr_opt", "auto_ibrs", "rdtscp", "rdpid",
+	"arch_capabilities", "ibpb", "sbpb", "flush_l1d",
+};
+
+const char *msr_feature_name(unsigned int bit)
+{
+	return bit < MSR_FEAT_COUNT ? feature_names[bit] : NULL;
+}
+
+__u32 msr_feature_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < MSR_FEAT_COUNT; i++) {
+		if (!strcmp(name, feature_names[i]))
+			return 1u << i;
+	}
+	return 0;
+}
+
+int msr_features_str(char *buf, size_t len, __u32 features, __u32 mask)
+{
+	unsigned int i;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < MSR_FEAT_COUNT && (size_t)n < len; i++) {
+		if (mask & (1u << i))
+			n += snprintf(buf + n, len - n, "%s%c%s", n ? "," : "",
+				      features & (1u << i) ? '+' : '-', feature_names[i]);
+	}
+	return n;
+}
+
 const char *msr_class_name(enum msr_class class)
 {
 	static const char * const names[MSR_CLASS_COUNT] = {
@@ -430,6 +491,7 @@ void msr_vcpu_model_init(struct msr_vcpu_model *vm, enum msr_vendor vendor)
 		   MSR_CAT_EFER_NX;
 	vm->paging = true;
 	vm->platform_info_readable = true;
+	vm->kernel = MSR_MODEL_BASE_KERNEL;
 }
 
 void msr_catalog_facts(const struct msr_catalog_entry *e,

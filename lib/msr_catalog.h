@@ -58,7 +58,7 @@
 #define MSR_CAT_CR_PAT			0x00000277u
 #define MSR_CAT_UCODE_REV		MSR_MODEL_UCODE_REV
 #define MSR_CAT_ARCH_CAPABILITIES	MSR_MODEL_ARCH_CAPABILITIES
-#define MSR_CAT_PLATFORM_INFO		0x000000ceu
+#define MSR_CAT_PLATFORM_INFO		MSR_MODEL_PLATFORM_INFO
 #define MSR_CAT_PRED_CMD		0x00000049u
 #define MSR_CAT_FLUSH_CMD		0x0000010bu
 #define MSR_CAT_X2APIC_ID		0x00000802u
@@ -106,6 +106,14 @@ enum msr_feature {
 	MSR_FEAT_SBPB		= 1u << 9,
 	MSR_FEAT_FLUSH_L1D	= 1u << 10,
 };
+#define MSR_FEAT_COUNT		11
+
+/* The /proc/cpuinfo name of MSR_FEAT_* bit @bit ("ibpb"), NULL past the end. */
+const char *msr_feature_name(unsigned int bit);
+/* MSR_FEAT_* of a msr_feature_name(), 0 if none. */
+__u32 msr_feature_by_name(const char *name);
+/* "+ibpb,-sbpb,..." for the features in @mask, by @features. */
+int msr_features_str(char *buf, size_t len, __u32 features, __u32 mask);
 
 /* The vCPU and host the facts are resolved for. */
 struct msr_vcpu_model {
@@ -121,6 +129,7 @@ struct msr_vcpu_model {
 	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO, default on */
 	__u64 sfmask_reserved;		/* SFMASK bits the CPU rejects */
 	bool ignore_msrs;		/* /sys/module/kvm/parameters/ignore_msrs */
+	__u32 kernel;			/* MSR_KERNEL() of the running kernel */
 };
 
 struct msr_probe {

@@ -122,6 +122,101 @@ static bool cpuid_has(const struct kvm_cpuid2 *c, const struct cpuid_bit *b)
 	return (regs[b->reg] >> b->bit) & 1;
 }
 
+/* Every bit of @f's CPUID entry that has it, set or cleared in @c. */
+static void cpuid_put(struct kvm_cpuid2 *c, const struct cpuid_bit *b, bool on)
+{
+	struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)cpuid_entry(c, b->function, b->index);
+	__u32 *regs[] = { e ? &e->eax : NULL, e ? &e->ebx : NULL, e ? &e->ecx : NULL,
+			  e ? &e->edx : NULL };
+
+	if (!e)
+		return;
+	if (on)
+		*regs[b->reg] |= 1u << b->bit;
+	else
+		*regs[b->reg] &= ~(1u << b->bit);
+}
+
+const char *msr_cpuid_state_name(enum msr_cpuid_state st)
+{
+	return st == MSR_CPUID_PRESENT ? "present" : "absent";
+}
+
+static __u32 cpuid_features(const struct kvm_cpuid2 *c)
+{
+	__u32 f = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
+		if (cpuid_has(c, &feature_bits[i]))
+			f |= feature_bits[i].feature;
+	}
+	return f;
+}
+
+/* What the last msr_guest_cpuid_set() of each state could not do. */
+static struct {
+	bool set;
+	__u32 unsupported;	/* not in KVM_GET_SUPPORTED_CPUID */
+	__u32 dropped;		/* set, but KVM_GET_CPUID2 says otherwise */
+} cpuid_cover[MSR_CPUID_STATES];
+
+/*
+ * Present: each bit of a toggled feature that KVM_GET_SUPPORTED_CPUID has
+ * is set (IBPB: SPEC_CTRL and AMD_IBPB, as supported).  The library's
+ * vcpu_set_cpuid() reads the CPUID back (KVM_GET_CPUID2), so vcpu->cpuid,
+ * which the model reads, is what KVM holds.
+ */
+void msr_guest_cpuid_set(struct kvm_vcpu *vcpu, enum msr_cpuid_state st)
+{
+	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
+	__u32 want = st == MSR_CPUID_PRESENT ? MSR_CPUID_TOGGLED & cpuid_features(sup) : 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
+		const struct cpuid_bit *b = &feature_bits[i];
+
+		if (b->feature & MSR_CPUID_TOGGLED)
+			cpuid_put(vcpu->cpuid, b, st == MSR_CPUID_PRESENT && cpuid_has(sup, b));
+	}
+	vcpu_set_cpuid(vcpu);
+	cpuid_cover[st].set = true;
+	cpuid_cover[st].unsupported = st == MSR_CPUID_PRESENT ?
+				      MSR_CPUID_TOGGLED & ~cpuid_features(sup) : 0;
+	cpuid_cover[st].dropped = (cpuid_features(vcpu->cpuid) ^ want) & MSR_CPUID_TOGGLED;
+}
+
+__u32 msr_cpuid_uncovered(enum msr_cpuid_state st)
+{
+	return cpuid_cover[st].unsupported | cpuid_cover[st].dropped;
+}
+
+static int names_of(char *buf, size_t len, __u32 features)
+{
+	unsigned int i;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < MSR_FEAT_COUNT && (size_t)n < len; i++) {
+		if (features & (1u << i))
+			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "", msr_feature_name(i));
+	}
+	return n;
+}
+
+int msr_cpuid_state_describe(char *buf, size_t len, enum msr_cpuid_state st)
+{
+	char un[160], dr[160];
+
+	names_of(un, sizeof(un), cpuid_cover[st].unsupported);
+	names_of(dr, sizeof(dr), cpuid_cover[st].dropped);
+	return snprintf(buf, len, "%s%s%s%s%s%s%s%s", msr_cpuid_state_name(st),
+			un[0] || dr[0] ? " (not covered: " : "", un,
+			un[0] ? ": not in KVM_GET_SUPPORTED_CPUID" : "", un[0] && dr[0] ? "; " : "",
+			dr, dr[0] ? ": KVM_GET_CPUID2 after KVM_SET_CPUID2 says otherwise" : "",
+			un[0] || dr[0] ? ")" : "");
+}
+
 /* " flag " in the flags line. */
 static bool flags_have(const char *flags, const char *flag)
 {
@@ -160,24 +255,31 @@ static bool read_bool_param(const char *path)
 	return c == 'Y' || c == '1';
 }
 
+__u32 msr_host_features(void)
+{
+	static char flags[8192];
+	__u32 f = 0;
+	unsigned int i;
+
+	cpuinfo_value("flags", flags, sizeof(flags));
+	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
+		if (feature_bits[i].flag && flags_have(flags, feature_bits[i].flag))
+			f |= feature_bits[i].feature;
+	}
+	return f;
+}
+
 void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
 			      struct kvm_vcpu *vcpu)
 {
 	static char flags[8192];
 	struct kvm_sregs sregs;
 	uint64_t efer = 0, apic_base = 0;
-	unsigned int i;
 
 	msr_vcpu_model_init(m, h->vendor);
 	cpuinfo_value("flags", flags, sizeof(flags));
-	m->guest_features = 0;
-	m->host_features = 0;
-	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
-		if (cpuid_has(vcpu->cpuid, &feature_bits[i]))
-			m->guest_features |= feature_bits[i].feature;
-		if (feature_bits[i].flag && flags_have(flags, feature_bits[i].flag))
-			m->host_features |= feature_bits[i].feature;
-	}
+	m->guest_features = cpuid_features(vcpu->cpuid);
+	m->host_features = msr_host_features();
 	m->guest_intel_compatible = guest_vendor_intel_compatible(vcpu->cpuid);
 	m->host_tsc_aux = flags_have(flags, "rdtscp") || flags_have(flags, "rdpid");
 	m->va_bits = flags_have(flags, "la57") ? 57 : 48;
@@ -196,6 +298,7 @@ void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_in
 	 */
 	m->sfmask_reserved = h->vendor == MSR_VENDOR_INTEL ? 0xffffffff00000000ull : 0;
 	m->ignore_msrs = read_bool_param("/sys/module/kvm/parameters/ignore_msrs");
+	m->kernel = msr_host_kernel();
 }
 
 int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *m,
@@ -203,20 +306,27 @@ int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *
 {
 	return snprintf(buf, len,
 			"backend %s, vendor %s from the %s (/proc/cpuinfo vendor_id %s)%s; guest CPUID features %#x, "
-			"host features %#x, EFER %#llx, %s, va_bits %u, ignore_msrs %d",
+			"host features %#x, EFER %#llx, %s, va_bits %u, ignore_msrs %d; model rules of "
+			"kernel %u.%u (running)",
 			h->backend, h->vendor == MSR_VENDOR_INTEL ? "Intel" : "AMD",
 			h->vendor_source, h->cpu_vendor,
 			h->known_vendor ? "" : " (unknown vendor, AMD assumed)",
 			m->guest_features, m->host_features, (unsigned long long)m->efer,
-			m->x2apic_mode ? "x2APIC" : "xAPIC", m->va_bits, m->ignore_msrs);
+			m->x2apic_mode ? "x2APIC" : "xAPIC", m->va_bits, m->ignore_msrs,
+			m->kernel >> 16, (m->kernel >> 8) & 0xff);
 }
 
-bool msr_host_kernel_before(unsigned int maj, unsigned int min)
+__u32 msr_host_kernel(void)
 {
 	unsigned int kmaj = 0, kmin = 0;
 	struct utsname u;
 
 	uname(&u);
 	sscanf(u.release, "%u.%u", &kmaj, &kmin);
-	return kmaj < maj || (kmaj == maj && kmin < min);
+	return MSR_KERNEL(kmaj, kmin);
+}
+
+bool msr_host_kernel_before(unsigned int maj, unsigned int min)
+{
+	return msr_host_kernel() < MSR_KERNEL(maj, min);
 }

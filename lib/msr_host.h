@@ -27,6 +27,46 @@ struct msr_host_info {
 };
 
 void msr_host_info_get(struct msr_host_info *h);
+/* MSR_FEAT_* of the host CPU (/proc/cpuinfo flags). */
+__u32 msr_host_features(void);
+
+/*
+ * The guest CPUID is the suite's choice, never the host's.  The library
+ * gives a vCPU KVM_GET_SUPPORTED_CPUID, which differs from host to host
+ * (IBPB, FLUSH_L1D, ...); the features that decide how KVM treats a
+ * catalog MSR (MSR_CPUID_TOGGLED) are then set to one of two states:
+ *
+ *   absent   every toggled feature cleared: the same guest on every host;
+ *   present  every toggled feature that KVM_GET_SUPPORTED_CPUID has, set;
+ *            the others stay clear, and are "not covered" in that state
+ *            (msr_cpuid_uncovered() says which).
+ *
+ * LM and NX stay as KVM supports them: the guest payload runs in long mode
+ * on NX page tables.  Call before the vCPU's first KVM_RUN (KVM refuses a
+ * different CPUID after it).
+ */
+enum msr_cpuid_state {
+	MSR_CPUID_ABSENT,
+	MSR_CPUID_PRESENT,
+	MSR_CPUID_STATES
+};
+
+#define MSR_CPUID_TOGGLED	(MSR_FEAT_SVM | MSR_FEAT_FFXSR | MSR_FEAT_AUTOIBRS |	\
+				 MSR_FEAT_RDTSCP | MSR_FEAT_RDPID | MSR_FEAT_ARCH_CAPS |	\
+				 MSR_FEAT_IBPB | MSR_FEAT_SBPB | MSR_FEAT_FLUSH_L1D)
+
+const char *msr_cpuid_state_name(enum msr_cpuid_state st);
+void msr_guest_cpuid_set(struct kvm_vcpu *vcpu, enum msr_cpuid_state st);
+/*
+ * MSR_FEAT_* of MSR_CPUID_TOGGLED that the last msr_guest_cpuid_set() of
+ * @st in this process could not give the vCPU: not in
+ * KVM_GET_SUPPORTED_CPUID, or set but not what KVM_GET_CPUID2 then returns
+ * (a backend may rewrite a leaf).  The model reads the vCPU's CPUID, so it
+ * follows what KVM holds either way.
+ */
+__u32 msr_cpuid_uncovered(enum msr_cpuid_state st);
+/* "present (not covered: flush_l1d: not in KVM_GET_SUPPORTED_CPUID)". */
+int msr_cpuid_state_describe(char *buf, size_t len, enum msr_cpuid_state st);
 
 /*
  * Fill @m for @vcpu: vendor as above, guest CPUID features from the vCPU's
@@ -35,6 +75,9 @@ void msr_host_info_get(struct msr_host_info *h);
  */
 void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
 			      struct kvm_vcpu *vcpu);
+
+/* MSR_KERNEL() of the running kernel (uname), for the model's version rules. */
+__u32 msr_host_kernel(void);
 
 /*
  * The running kernel (uname) is older than @maj.@min; e.g. 6.12 decides

@@ -635,24 +635,33 @@ struct msr_outcome msr_model_complete_exit(const struct msr_outcome *exit,
 
 /*
  * x86.c:kvm_is_immutable_feature_msr(): the emulated VMX MSRs and
- * msr_based_features_all_except_vmx[] minus MSR_IA32_UCODE_REV.
+ * msr_based_features_all_except_vmx[] minus MSR_IA32_UCODE_REV.  Since 6.13
+ * (commit bc2ca3680b30, "KVM: x86: Disallow changing MSR_PLATFORM_INFO
+ * after vCPU has run") that list has MSR_PLATFORM_INFO too.
  */
-bool msr_model_feature_immutable(__u32 index)
+bool msr_model_feature_immutable(__u32 index, __u32 kernel)
 {
 	if (index >= MSR_MODEL_VMX_FIRST && index <= MSR_MODEL_VMX_LAST)
 		return true;
+	if (index == MSR_MODEL_PLATFORM_INFO)
+		return kernel >= MSR_KERNEL(6, 13);
 	return index == MSR_MODEL_ARCH_CAPABILITIES ||
 	       index == MSR_MODEL_PERF_CAPABILITIES ||
 	       index == MSR_MODEL_AMD64_DE_CFG;
 }
 
 /* x86.c:do_set_msr(): after KVM_RUN an immutable MSR takes only its value. */
-struct msr_verdict msr_model_immutable_check(__u32 index, bool vcpu_has_run,
+struct msr_verdict msr_model_immutable_check(__u32 index, __u32 kernel, bool vcpu_has_run,
 					     __u64 cur, __u64 value)
 {
-	if (vcpu_has_run && msr_model_feature_immutable(index) && cur != value)
+	if (vcpu_has_run && msr_model_feature_immutable(index, kernel) && cur != value)
 		return verdict(EINVAL, MSR_RULE_IO_IMMUTABLE_AFTER_RUN, -1);
 	return verdict(0, MSR_RULE_IO_ENTRY_OK, -1);
+}
+
+__u32 msr_model_io_kernel(const struct msr_io_facts *io)
+{
+	return io->kernel ? io->kernel : MSR_MODEL_BASE_KERNEL;
 }
 
 static struct msr_io_entry_verdict entry_verdict(bool ok, enum msr_rule rule,
@@ -694,7 +703,7 @@ static struct msr_io_entry_verdict host_handler(const struct msr_io_facts *io,
 	if (a->handler == MSR_HANDLER_OK)
 		return entry_verdict(true, MSR_RULE_IO_ENTRY_OK,
 				     op == MSR_IO_GET ? a->value : data);
-	if (io->linux_6_1)
+	if (msr_model_io_kernel(io) < MSR_KERNEL(6, 12))
 		return host_handler_6_1(io, a, scope, data);
 	if (a->handler == MSR_HANDLER_UNSUPPORTED && a->advertised && !result)
 		return entry_verdict(true, MSR_RULE_IO_ADVERTISED_ZERO, result);
@@ -716,7 +725,8 @@ struct msr_io_entry_verdict msr_model_host_access(const struct msr_io_facts *io,
 	struct msr_verdict v;
 
 	if (op == MSR_IO_SET) {
-		v = msr_model_immutable_check(index, io->vcpu_has_run, a.value, data);
+		v = msr_model_immutable_check(index, msr_model_io_kernel(io), io->vcpu_has_run,
+					      a.value, data);
 		if (v.err)
 			return entry_verdict(false, v.rule, data);
 	}
@@ -823,8 +833,8 @@ struct msr_ucode_verdict msr_model_ucode_reset_value(const struct msr_ucode_fact
 struct msr_verdict msr_model_ucode_host_write(bool vcpu_has_run, __u64 cur,
 					      __u64 value)
 {
-	int err = msr_model_immutable_check(MSR_MODEL_UCODE_REV, vcpu_has_run,
-					    cur, value).err;
+	int err = msr_model_immutable_check(MSR_MODEL_UCODE_REV, MSR_MODEL_BASE_KERNEL,
+					    vcpu_has_run, cur, value).err;
 
 	return verdict(err, MSR_RULE_UCODE_HOST_WRITE, -1);
 }

@@ -66,10 +66,19 @@
  */
 #define MSR_MODEL_UCODE_REV		0x0000008bu
 #define MSR_MODEL_ARCH_CAPABILITIES	0x0000010au
+#define MSR_MODEL_PLATFORM_INFO		0x000000ceu
 #define MSR_MODEL_PERF_CAPABILITIES	0x00000345u
 #define MSR_MODEL_AMD64_DE_CFG		0xc0011029u
 #define MSR_MODEL_VMX_FIRST		0x00000480u	/* MSR_IA32_VMX_BASIC */
 #define MSR_MODEL_VMX_LAST		0x00000491u	/* MSR_IA32_VMX_VMFUNC */
+/*
+ * A kernel release as KERNEL_VERSION(maj, min, 0) encodes it: the model's
+ * version-conditional rules compare the running kernel with the release
+ * that changed a rule (msr_vcpu_model.kernel).
+ */
+#define MSR_KERNEL(maj, min)		(((maj) << 16) | ((min) << 8))
+/* The release the curated rules describe where no version rule says more. */
+#define MSR_MODEL_BASE_KERNEL		MSR_KERNEL(6, 12)
 /* #GP, arch/x86/include/uapi/asm/kvm.h: GP_VECTOR. */
 #define MSR_MODEL_GP_VECTOR		13
 
@@ -337,13 +346,17 @@ struct msr_io_facts {
 	bool ignore_msrs;
 	bool vcpu_has_run;
 	/*
-	 * Linux 6.1 semantics: no "advertised MSR reads 0" rule, and a vCPU
-	 * read that fails with 1 leaves the entry's data as it was (only
-	 * KVM_MSR_RET_UNSUPPORTED zeroes it).  The immutability rule did not
-	 * exist either; leave vcpu_has_run false.
+	 * MSR_KERNEL() of the kernel (0: MSR_MODEL_BASE_KERNEL).  Before 6.12
+	 * (kvm_do_msr_access(), commits 1cec2034980a, 64a5d7a1091f): no
+	 * "advertised MSR reads 0" rule, and a vCPU read that fails with 1
+	 * leaves the entry's data as it was (only KVM_MSR_RET_UNSUPPORTED
+	 * zeroes it).  The 6.1 immutability rule did not exist either; leave
+	 * vcpu_has_run false there.
 	 */
-	bool linux_6_1;
+	__u32 kernel;
 };
+
+__u32 msr_model_io_kernel(const struct msr_io_facts *io);
 
 struct msr_io_entry_verdict {
 	bool ok;
@@ -357,8 +370,8 @@ struct msr_io_result {
 	int stopped_at;		/* entry that failed, or -1 */
 };
 
-bool msr_model_feature_immutable(__u32 index);
-struct msr_verdict msr_model_immutable_check(__u32 index, bool vcpu_has_run,
+bool msr_model_feature_immutable(__u32 index, __u32 kernel);
+struct msr_verdict msr_model_immutable_check(__u32 index, __u32 kernel, bool vcpu_has_run,
 					     __u64 cur, __u64 value);
 struct msr_io_entry_verdict msr_model_host_access(const struct msr_io_facts *io,
 						  enum msr_scope scope,

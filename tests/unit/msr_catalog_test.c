@@ -52,6 +52,8 @@ TEST(catalog_table_sanity)
 #define VM_IGNORE_MSRS	(1u << 6)
 #define VM_SFMASK_HI	(1u << 7)	/* CPU rejects SFMASK[63:32] */
 #define VM_BARE_GUEST	(1u << 8)	/* guest CPUID without LM and NX */
+#define VM_K6_1		(1u << 9)	/* running kernel 6.1 (version rules) */
+#define VM_K6_13	(1u << 10)	/* running kernel 6.13 */
 
 struct access_case {
 	const char *name;		/* catalog entry */
@@ -78,6 +80,8 @@ static void vcpu_model(const struct access_case *c, struct msr_vcpu_model *vm)
 	vm->platform_info_readable = !(c->vm & VM_NO_PLAT_INFO);
 	vm->ignore_msrs = c->vm & VM_IGNORE_MSRS;
 	vm->sfmask_reserved = c->vm & VM_SFMASK_HI ? 0xffffffff00000000ull : 0;
+	vm->kernel = c->vm & VM_K6_1 ? MSR_KERNEL(6, 1) :
+		     c->vm & VM_K6_13 ? MSR_KERNEL(6, 13) : MSR_MODEL_BASE_KERNEL;
 }
 
 #define RD(name, vm, g, h, res, cause)						\
@@ -125,6 +129,9 @@ static const struct access_case access_cases[] = {
 	   MSR_FEAT_FFXSR | MSR_FEAT_AUTOIBRS,
 	   EFER_NOW | MSR_CAT_EFER_FFXSR | MSR_CAT_EFER_AUTOIBRS, DONE,
 	   ACCESS_HANDLED),
+	/* version rule: commit 8c19b6f257fa (6.3) added AUTOIBRS */
+	WR("MSR_EFER", VM_K6_1, MSR_FEAT_AUTOIBRS, MSR_FEAT_AUTOIBRS,
+	   EFER_NOW | MSR_CAT_EFER_AUTOIBRS, EXIT, VALUE_RESERVED_BITS),
 	WR("MSR_EFER", 0, 0, 0, EFER_NOW & ~MSR_CAT_EFER_LME, EXIT,
 	   VALUE_LOCKED_BITS),
 	WR("MSR_EFER", VM_NO_PAGING, 0, 0, MSR_CAT_EFER_SCE, DONE, ACCESS_HANDLED),
@@ -152,6 +159,13 @@ static const struct access_case access_cases[] = {
 	   ACCESS_HANDLED),
 	WR("MSR_IA32_ARCH_CAPABILITIES", 0, MSR_FEAT_ARCH_CAPS, 0, 0, EXIT,
 	   ACCESS_INVALID),
+	/* version rule: commit a5d563890b8f (6.13): no CPUID bit, no MSR */
+	RD("MSR_IA32_ARCH_CAPABILITIES", VM_K6_13, 0, 0, EXIT, ACCESS_UNKNOWN),
+	WR("MSR_IA32_ARCH_CAPABILITIES", VM_K6_13, 0, 0, 0, EXIT, ACCESS_UNKNOWN),
+	RD("MSR_IA32_ARCH_CAPABILITIES", VM_K6_13, MSR_FEAT_ARCH_CAPS, 0, DONE,
+	   ACCESS_HANDLED),
+	WR("MSR_IA32_ARCH_CAPABILITIES", VM_K6_13, MSR_FEAT_ARCH_CAPS, 0, 0, EXIT,
+	   ACCESS_INVALID),
 	RD("MSR_PLATFORM_INFO", 0, 0, 0, DONE, ACCESS_HANDLED),
 	RD("MSR_PLATFORM_INFO", VM_NO_PLAT_INFO, 0, 0, EXIT, ACCESS_INVALID),
 	WR("MSR_PLATFORM_INFO", 0, 0, 0, 0, EXIT, ACCESS_INVALID),
@@ -173,6 +187,9 @@ static const struct access_case access_cases[] = {
 	WR("MSR_IA32_FLUSH_CMD", 0, 0, MSR_FEAT_FLUSH_L1D, MSR_CAT_L1D_FLUSH, EXIT,
 	   ACCESS_INVALID),
 	WR("MSR_IA32_FLUSH_CMD", 0, MSR_FEAT_FLUSH_L1D, 0, 0, EXIT, ACCESS_INVALID),
+	/* version rule: commit da3db168fb67 (6.4) added the MSR */
+	WR("MSR_IA32_FLUSH_CMD", VM_K6_1, MSR_FEAT_FLUSH_L1D, MSR_FEAT_FLUSH_L1D,
+	   MSR_CAT_L1D_FLUSH, EXIT, ACCESS_UNKNOWN),
 	RD("X2APIC_MSR_TPR", 0, 0, 0, EXIT, ACCESS_INVALID),
 	WR("X2APIC_MSR_TPR", 0, 0, 0, 0, EXIT, ACCESS_INVALID),
 	RD("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, DONE, ACCESS_HANDLED),

@@ -81,7 +81,7 @@ struct io_case {
 	int ret;
 	enum msr_rule rule;
 	__u64 want[4];		/* entry data afterwards */
-	bool linux_6_1;
+	__u32 kernel;		/* msr_io_facts.kernel (0: the model's base) */
 };
 
 #define V(i)	((i) * 0x1111ull)
@@ -90,7 +90,7 @@ static void run_io_case(struct __test_metadata *_metadata, const struct io_case 
 {
 	struct msr_io_facts io = {
 		.lookup = fake_lookup, .ignore_msrs = c->ignore_msrs,
-		.vcpu_has_run = c->has_run, .linux_6_1 = c->linux_6_1,
+		.vcpu_has_run = c->has_run, .kernel = c->kernel,
 	};
 	struct kvm_msr_entry e[4] = { { 0 } };
 	struct msr_io_result r;
@@ -171,23 +171,23 @@ TEST(msrs_io_counts_and_data)
 		  { 0, C } },
 		{ "6.1: GET fault keeps the caller's data", MSR_SCOPE_VCPU, MSR_IO_GET,
 		  false, false, 3, { IDX_A, IDX_BAD, IDX_B }, {}, 1,
-		  MSR_RULE_IO_ENTRY_FAILED, { V(IDX_A), C, C }, true },
+		  MSR_RULE_IO_ENTRY_FAILED, { V(IDX_A), C, C }, MSR_KERNEL(6, 1) },
 		{ "6.1: GET unsupported reads 0", MSR_SCOPE_VCPU, MSR_IO_GET, false,
-		  false, 1, { IDX_GONE }, {}, 0, MSR_RULE_IO_ENTRY_FAILED, { 0 }, true },
+		  false, 1, { IDX_GONE }, {}, 0, MSR_RULE_IO_ENTRY_FAILED, { 0 }, MSR_KERNEL(6, 1) },
 		{ "6.1: no advertised-zero rule", MSR_SCOPE_VCPU, MSR_IO_GET, false,
-		  false, 1, { IDX_ADV }, {}, 0, MSR_RULE_IO_ENTRY_FAILED, { 0 }, true },
+		  false, 1, { IDX_ADV }, {}, 0, MSR_RULE_IO_ENTRY_FAILED, { 0 }, MSR_KERNEL(6, 1) },
 		{ "6.1: SET 0 to advertised unsupported", MSR_SCOPE_VCPU, MSR_IO_SET,
 		  false, false, 1, { IDX_ADV }, { 0 }, 0, MSR_RULE_IO_ENTRY_FAILED,
-		  { 0 }, true },
+		  { 0 }, MSR_KERNEL(6, 1) },
 		{ "6.1: ignore_msrs", MSR_SCOPE_VCPU, MSR_IO_GET, true, false, 2,
 		  { IDX_GONE, IDX_A }, {}, 2, MSR_RULE_IO_ALL_PROCESSED,
-		  { 0, V(IDX_A) }, true },
+		  { 0, V(IDX_A) }, MSR_KERNEL(6, 1) },
 		{ "6.1: system GET fault reads 0", MSR_SCOPE_SYSTEM, MSR_IO_GET, false,
 		  false, 2, { IDX_BAD, IDX_FEATURE }, {}, 0, MSR_RULE_IO_ENTRY_FAILED,
-		  { 0, C }, true },
+		  { 0, C }, MSR_KERNEL(6, 1) },
 		{ "6.1: system GET of an advertised MSR fails", MSR_SCOPE_SYSTEM,
 		  MSR_IO_GET, false, false, 1, { IDX_A }, {}, 0,
-		  MSR_RULE_IO_ENTRY_FAILED, { 0 }, true },
+		  MSR_RULE_IO_ENTRY_FAILED, { 0 }, MSR_KERNEL(6, 1) },
 		{ "system SET", MSR_SCOPE_SYSTEM, MSR_IO_SET, false, false, 1,
 		  { IDX_FEATURE }, { 5 }, -EINVAL, MSR_RULE_IO_SYSTEM_SET, { 5 } },
 		{ "system SET of too many is still EINVAL", MSR_SCOPE_SYSTEM,
@@ -236,15 +236,19 @@ TEST(msrs_io_max_entries)
 
 TEST(feature_msrs_immutable_after_run)
 {
-	const struct { __u32 index; bool immutable; } cases[] = {
-		{ MSR_MODEL_VMX_FIRST - 1, false },
-		{ MSR_MODEL_VMX_FIRST, true },
-		{ MSR_MODEL_VMX_LAST, true },
-		{ MSR_MODEL_VMX_LAST + 1, false },
-		{ MSR_MODEL_ARCH_CAPABILITIES, true },
-		{ MSR_MODEL_PERF_CAPABILITIES, true },
-		{ MSR_MODEL_AMD64_DE_CFG, true },
-		{ MSR_MODEL_UCODE_REV, false },
+	const struct { __u32 index; __u32 kernel; bool immutable; } cases[] = {
+		{ MSR_MODEL_VMX_FIRST - 1, MSR_MODEL_BASE_KERNEL, false },
+		{ MSR_MODEL_VMX_FIRST, MSR_MODEL_BASE_KERNEL, true },
+		{ MSR_MODEL_VMX_LAST, MSR_MODEL_BASE_KERNEL, true },
+		{ MSR_MODEL_VMX_LAST + 1, MSR_MODEL_BASE_KERNEL, false },
+		{ MSR_MODEL_ARCH_CAPABILITIES, MSR_MODEL_BASE_KERNEL, true },
+		{ MSR_MODEL_PERF_CAPABILITIES, MSR_MODEL_BASE_KERNEL, true },
+		{ MSR_MODEL_AMD64_DE_CFG, MSR_MODEL_BASE_KERNEL, true },
+		{ MSR_MODEL_UCODE_REV, MSR_MODEL_BASE_KERNEL, false },
+		{ MSR_MODEL_UCODE_REV, MSR_KERNEL(6, 18), false },
+		/* version rule: commit bc2ca3680b30 (6.13) */
+		{ MSR_MODEL_PLATFORM_INFO, MSR_KERNEL(6, 12), false },
+		{ MSR_MODEL_PLATFORM_INFO, MSR_KERNEL(6, 13), true },
 	};
 	char desc[64];
 	size_t i;
@@ -252,12 +256,13 @@ TEST(feature_msrs_immutable_after_run)
 	for (i = 0; i < ARRAY_LEN(cases); i++) {
 		struct msr_verdict v;
 
-		snprintf(desc, sizeof(desc), "index 0x%x", cases[i].index);
+		snprintf(desc, sizeof(desc), "index 0x%x, kernel %#x", cases[i].index,
+			 cases[i].kernel);
 		EXPECT_FLAG(cases[i].immutable,
-			    msr_model_feature_immutable(cases[i].index), desc);
-		v = msr_model_immutable_check(cases[i].index, true, 1, 2);
+			    msr_model_feature_immutable(cases[i].index, cases[i].kernel), desc);
+		v = msr_model_immutable_check(cases[i].index, cases[i].kernel, true, 1, 2);
 		EXPECT_ERR(cases[i].immutable ? EINVAL : 0, v.err, desc);
-		v = msr_model_immutable_check(cases[i].index, false, 1, 2);
+		v = msr_model_immutable_check(cases[i].index, cases[i].kernel, false, 1, 2);
 		EXPECT_ERR(0, v.err, desc);
 	}
 }
