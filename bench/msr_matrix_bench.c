@@ -71,8 +71,8 @@ static void worker(unsigned int w, unsigned int n, void *arg, struct mx_result *
 	unsigned int c;
 
 	TEST_ASSERT(never && vm, "out of memory");
-	mx_vm_create(never);	/* never gets a filter: never_set */
-	mx_vm_create(vm);
+	mx_vm_create(never, MSR_CPUID_ABSENT);	/* never gets a filter: never_set */
+	mx_vm_create(vm, MSR_CPUID_ABSENT);
 	b->vm_ns[w] = mx_now_ns() - t0;
 	for (state = MX_NEVER_SET; state < MX_FILTER_STATES; state++) {
 		struct mx_vm *v = state == MX_NEVER_SET ? never : vm;

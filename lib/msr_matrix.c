@@ -92,6 +92,8 @@ static void stats_add(struct mx_stats *to, const struct mx_stats *from)
 	to->install_waits += from->install_waits;
 	to->runs += from->runs;
 	to->groups += from->groups;
+	to->cpuid_cases[MSR_CPUID_ABSENT] += from->cpuid_cases[MSR_CPUID_ABSENT];
+	to->cpuid_cases[MSR_CPUID_PRESENT] += from->cpuid_cases[MSR_CPUID_PRESENT];
 }
 
 static void result_add(struct mx_result *to, const struct mx_result *from)
@@ -101,6 +103,7 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 	stats_add(&to->st, &from->st);
 	to->failures += from->failures;
 	to->printed += from->printed;
+	msr_div_tally_add(&to->tally, &from->tally);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++)
 			for (k = 0; k < MX_CHECKS; k++)
@@ -225,10 +228,12 @@ static bool bit_for(enum mx_bits b, __u32 index)
 
 /* --- VM ---------------------------------------------------------------------- */
 
-void mx_vm_create(struct mx_vm *vm)
+void mx_vm_create(struct mx_vm *vm, enum msr_cpuid_state cpuid)
 {
 	memset(vm, 0, sizeof(*vm));
 	guest_msr_vcpu_create(&vm->g);
+	vm->cpuid = cpuid;
+	msr_guest_cpuid_set(vm->g.vcpu, cpuid);
 	guest_msr_prog_done_port(&vm->g, true);
 	msr_host_info_get(&vm->host);
 	msr_catalog_init(&vm->catalog);
@@ -246,6 +251,11 @@ void mx_vm_free(struct mx_vm *vm)
 
 static const char *const check_names[MX_CHECKS] = {
 	"exits", "exit fields", "guest result", "KVM_GET_MSRS read-back",
+};
+
+/* The <check> of a signature (lib/msr_divergence.h). */
+static const char *const check_sigs[MX_CHECKS] = {
+	"exits", "exit_fields", "guest_result", "readback",
 };
 
 struct mx_case {
@@ -295,6 +305,7 @@ struct mx_session {
 	char rerun[512];
 	enum mx_filter_state state;
 	unsigned int worker, workers;	/* this process's share of the group */
+	__u32 only;			/* catalog entries (bits) to run; 0: all */
 	/* the model's view of the VM */
 	struct msr_model_filter_state fstate;
 	const struct mx_layout *layout;
@@ -522,6 +533,16 @@ static void describe_observed(char *buf, size_t len, const struct mx_case *c,
 		snprintf(buf + n, len - n, "%sretired", r->retired ? "" : "NOT ");
 }
 
+/* The guest CPUID state of the case's VM, the toggled features by name. */
+static void print_cpuid(struct mx_text *t, const struct mx_vm *vm)
+{
+	char st[256], f[160];
+
+	msr_cpuid_state_describe(st, sizeof(st), vm->cpuid);
+	msr_features_str(f, sizeof(f), vm->model.guest_features, MSR_CPUID_TOGGLED);
+	mx_line(t, "  guest CPUID %s: %s", st, f);
+}
+
 static void print_case_context(struct mx_text *t, const struct mx_session *s,
 			       const struct mx_case *c, const char *what)
 {
@@ -544,6 +565,7 @@ static void print_case_context(struct mx_text *t, const struct mx_session *s,
 		msr_model_access_str(c->access), value, response_name(c->resp),
 		c->path == MX_PATH_NATIVE ? "native" : "forced emulation",
 		c->x2apic ? "x2APIC" : "xAPIC");
+	print_cpuid(t, s->vm);
 }
 
 static void count_failure(struct mx_session *s)
@@ -551,22 +573,57 @@ static void count_failure(struct mx_session *s)
 	s->res->failures++;
 }
 
-static bool may_print(struct mx_session *s)
+/*
+ * Count one check of @c against the baseline: its signature
+ * matrix.<msr>.<op>.<check>.<cause>, in the setting the model had (vendor,
+ * guest CPUID, kernel).  Returns the covering entry or -1.
+ */
+static int tally(struct mx_session *s, const struct mx_case *c, enum mx_check check,
+		 bool failed, char *sig, size_t len)
+{
+	char buf[MSR_SIG_LEN];
+	struct msr_div_case k;
+
+	if (!sig) {
+		sig = buf;
+		len = sizeof(buf);
+	}
+	msr_div_sig(sig, len, "matrix", entry_of(s, c->entry)->index,
+		    c->access == MSR_RDMSR ? "rdmsr" : "wrmsr", check_sigs[check], c->first.cause);
+	msr_div_case_of(&k, &s->vm->model);
+	return msr_div_check(&s->res->tally, sig, &k, failed);
+}
+
+/*
+ * In full: failing checks no baseline entry covers (up to the print limit),
+ * and the first failing check of each known entry in this process.
+ */
+static bool may_print(struct mx_session *s, int known)
 {
 	unsigned int limit = s->res->print_limit ? s->res->print_limit : MX_MAX_PRINTED;
 
-	return s->res->printed++ < limit && !s->res->silent;
+	if (s->res->silent)
+		return false;
+	if (known >= 0 && !getenv("MSR_MATRIX_PRINT")) {
+		if (s->res->known_printed[known])
+			return false;
+		s->res->known_printed[known] = true;
+		return true;
+	}
+	return s->res->printed++ < limit;
 }
 
 static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_check check,
 			const struct guest_msr_result *r, const char *detail)
 {
 	struct mx_text t = { .len = 0 };
-	char buf[512];
+	char buf[512], sig[MSR_SIG_LEN];
+	int known;
 
 	count_failure(s);
 	s->res->fail_count[c->entry][c->access][check]++;
-	if (!may_print(s))
+	known = tally(s, c, check, true, sig, sizeof(sig));
+	if (!may_print(s, known))
 		return;
 	print_case_context(&t, s, c, check_names[check]);
 	describe_outcome(buf, sizeof(buf), c);
@@ -579,6 +636,12 @@ static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_c
 	}
 	if (detail)
 		mx_line(&t, "  %s", detail);
+	if (known >= 0)
+		mx_line(&t, "  signature: %s: known divergence (%s, the first of this process; "
+			"the others are counted): %.200s", sig, msr_baseline_get()->e[known].where,
+			msr_baseline_get()->e[known].reason);
+	else
+		mx_line(&t, "  signature: %s (no baseline entry covers it)", sig);
 	mx_line(&t, "  rerun: %s", s->rerun);
 	mx_text_flush(&t);
 }
@@ -591,6 +654,7 @@ static void session_failed(struct mx_session *s, const char *fmt, ...)
 	va_list ap;
 
 	count_failure(s);
+	msr_div_fail_unnamed(&s->res->tally);
 	snprintf(prefix, sizeof(prefix), "FAIL %s: ", s->group);
 	va_start(ap, fmt);
 	vlog(prefix, s->rerun, fmt, ap);
@@ -1010,8 +1074,10 @@ static void check_exit_fields(struct mx_session *s, const struct mx_case *c,
 
 	if (c->exit_reason == c->first.exit_reason && a->reason == e->reason &&
 	    a->index == e->index && a->data == e->data && !a->error &&
-	    !memcmp(a->pad, zero, sizeof(zero)))
+	    !memcmp(a->pad, zero, sizeof(zero))) {
+		tally(s, c, MX_CHECK_EXIT_FIELDS, false, NULL, 0);
 		return;
+	}
 	snprintf(detail, sizeof(detail),
 		 "kvm_run: exit_reason %s/%s, msr.reason %#x/%#x, msr.index %#x/%#x, "
 		 "msr.data %#llx/%#llx, msr.error %u/0 (actual/expected)",
@@ -1036,12 +1102,17 @@ static void check_case(struct mx_session *s, const struct mx_case *c,
 	unsigned int want = c->first.result == MSR_RESULT_EXIT;
 
 	s->st->cases++;
+	s->st->cpuid_cases[s->vm->cpuid]++;
 	if (c->exits != want)
 		case_failed(s, c, MX_CHECK_EXITS, r, NULL);
-	else if (want)
+	else
+		tally(s, c, MX_CHECK_EXITS, false, NULL, 0);
+	if (c->exits == want && want)
 		check_exit_fields(s, c, r);
 	if (!guest_matches(c, r))
 		case_failed(s, c, MX_CHECK_GUEST, r, NULL);
+	else
+		tally(s, c, MX_CHECK_GUEST, false, NULL, 0);
 }
 
 /* KVM_GET_MSRS of every MSR written in the program, in one ioctl, against the model. */
@@ -1069,9 +1140,11 @@ static void check_readback(struct mx_session *s)
 		const struct mx_case *c;
 		char detail[256];
 
-		if ((int)i < got && buf.e[i].data == s->cur[e])
-			continue;
 		c = &s->cases[s->last_writer[e]];
+		if ((int)i < got && buf.e[i].data == s->cur[e]) {
+			tally(s, c, MX_CHECK_READBACK, false, NULL, 0);
+			continue;
+		}
 		if ((int)i < got)
 			snprintf(detail, sizeof(detail),
 				 "after the program KVM_GET_MSRS(%s) = %#llx, model: %#llx (the last "
@@ -1171,6 +1244,8 @@ static unsigned int templates_for(const struct mx_session *s, unsigned int class
 			struct msr_facts f;
 			__u64 value = 0;
 
+			if (s->only && !(s->only & (1u << i)))
+				continue;
 			facts_for(s, i, path, &f);
 			if (access == MSR_WRMSR && !value_for(s, i, k, 0, &f, &value))
 				continue;
@@ -1216,18 +1291,48 @@ static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned 
 	}
 }
 
+/*
+ * The catalog entries (bits) whose facts the guest CPUID state of @vm
+ * changes: what the model says differs from the same vCPU with every
+ * toggled feature absent.  In the absent state: all of them.
+ */
+static __u32 cpuid_dependent(const struct mx_vm *vm)
+{
+	struct msr_vcpu_model absent = vm->model;
+	__u32 dep = 0;
+	unsigned int i;
+
+	if (vm->cpuid == MSR_CPUID_ABSENT)
+		return ~0u;
+	absent.guest_features &= ~MSR_CPUID_TOGGLED;
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		struct msr_facts a, p;
+
+		msr_catalog_facts(&vm->catalog.entries[i], &vm->model, &p);
+		msr_catalog_facts(&vm->catalog.entries[i], &absent, &a);
+		if (memcmp(&a, &p, sizeof(a)))
+			dep |= 1u << i;
+	}
+	return dep;
+}
+
 void mx_run_share(struct mx_vm *vm, const struct mx_group *grp, unsigned int w,
 		  unsigned int n, struct mx_result *res)
 {
 	unsigned int x2on = MX_CLASS_BIT(MX_CLASS_X2APIC_ON), classes = grp->classes;
+	__u32 only = cpuid_dependent(vm);
 	struct mx_session *s;
 
+	_Static_assert(MSR_CATALOG_SIZE <= 32, "catalog entries are bits of a u32");
 	TEST_ASSERT(grp->state != MX_NEVER_SET || !vm->filter_installed,
 		    "never_set needs a VM that never had a filter");
+	if (!only)
+		return;
 	s = mx_session_new(vm, grp->name, res);
 	mx_session_set_state(s, grp->state);
 	s->worker = w;
 	s->workers = n;
+	s->only = only == ~0u ? 0 : only;
 	if (classes & ~x2on) {
 		mx_set_x2apic(s, false);
 		run_pass(s, grp, classes & ~x2on, w, n);
@@ -1284,20 +1389,32 @@ void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result
 	munmap(shared, n * sizeof(*shared));
 }
 
+/*
+ * Both guest CPUID states, each on a VM of its own, created together so
+ * that the present VM's first filter install does not wait for the grace
+ * period KVM_CREATE_VM starts (it passes while the absent one runs).
+ */
 static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_result *res)
 {
-	struct mx_vm *vm = calloc(1, sizeof(*vm));
+	struct mx_vm *vm = calloc(MSR_CPUID_STATES, sizeof(*vm));
+	unsigned int st;
 
 	TEST_ASSERT(vm, "out of memory");
-	mx_vm_create(vm);
-	mx_run_share(vm, arg, w, n, res);
-	if (res->failures && !w && !res->silent) {
-		char model[512];
+	for (st = 0; st < MSR_CPUID_STATES; st++)
+		mx_vm_create(&vm[st], st);
+	for (st = 0; st < MSR_CPUID_STATES; st++) {
+		uint64_t before = res->failures;
 
-		msr_vcpu_model_describe(model, sizeof(model), &vm->model, &vm->host);
-		mx_log("  vCPU model: %s", model);
+		mx_run_share(&vm[st], arg, w, n, res);
+		if (res->failures > before && !w && !res->silent) {
+			char model[512];
+
+			msr_vcpu_model_describe(model, sizeof(model), &vm[st].model, &vm[st].host);
+			mx_log("  vCPU model (guest CPUID %s): %s", msr_cpuid_state_name(st), model);
+		}
 	}
-	mx_vm_free(vm);
+	for (st = 0; st < MSR_CPUID_STATES; st++)
+		mx_vm_free(&vm[st]);
 	free(vm);
 }
 
@@ -1314,11 +1431,23 @@ uint64_t mx_run_group(const struct mx_group *grp, unsigned int n, struct mx_resu
 	mx_run_workers(group_worker, (void *)grp, n, &r);
 	r.st.groups = 1;
 	mx_print_failure_summary(&r, grp->name);
+	mx_print_cpuid_cases(&r, grp->name);
 	mx_log("%s: %llu cases, %llu exits, %llu filter installs, %llu programs, %u processes, "
 	       "%.1f ms: %llu failures", grp->name, (unsigned long long)r.st.cases,
 	       (unsigned long long)r.st.exits, (unsigned long long)r.st.installs,
 	       (unsigned long long)r.st.runs, n, (mx_now_ns() - t0) / 1e6,
 	       (unsigned long long)r.failures);
+	msr_div_tally_print(&r.tally, grp->name, stderr);
 	result_add(res, &r);
 	return r.failures;
+}
+
+void mx_print_cpuid_cases(const struct mx_result *r, const char *group)
+{
+	char present[256];
+
+	msr_cpuid_state_describe(present, sizeof(present), MSR_CPUID_PRESENT);
+	mx_log("%s: guest CPUID absent: %llu cases; %s: %llu cases (the MSRs it changes)", group,
+	       (unsigned long long)r->st.cpuid_cases[MSR_CPUID_ABSENT], present,
+	       (unsigned long long)r->st.cpuid_cases[MSR_CPUID_PRESENT]);
 }

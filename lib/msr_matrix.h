@@ -29,6 +29,17 @@
  * written in it read back through KVM_GET_MSRS as the model says (a value
  * stored, or unchanged).
  *
+ * Guest CPUID: every group runs on a VM whose guest CPUID is in state
+ * absent (msr_guest_cpuid_set()), then, for the MSRs whose facts the CPUID
+ * changes (msr_catalog_facts() differs), on one in state present, so a
+ * case lands in the class the model gives it in that state (PRED_CMD with
+ * IBPB: valid and reserved_bits; without: refused).
+ *
+ * Every failing check is named by its divergence signature
+ * (lib/msr_divergence.h: matrix.<msr>.<op>.<check>.<cause>) and every
+ * check, failing or not, is counted against the baseline entry that covers
+ * it; a group ends with the DIVERGENCE-* lines scripts/run_tests.sh reads.
+ *
  * Cases are grouped by filter state x class (what the model says decides
  * the access: valid, unknown, reserved_bits, pat_type, non_canonical,
  * refused; the x2APIC MSRs in xAPIC and x2APIC mode) x path.  A group's
@@ -46,6 +57,7 @@
 #include "msr_guest.h"
 #include "msr_host.h"
 #include "msr_catalog.h"
+#include "msr_divergence.h"
 
 enum mx_filter_state {
 	MX_NEVER_SET,		/* KVM_X86_SET_MSR_FILTER never called */
@@ -107,6 +119,7 @@ struct mx_stats {
 	uint64_t install_waits;	/* installs delayed for MX_INSTALL_GAP_NS */
 	uint64_t runs;		/* guest programs */
 	uint64_t groups;
+	uint64_t cpuid_cases[MSR_CPUID_STATES];	/* cases per guest CPUID state */
 };
 
 enum mx_check {
@@ -125,14 +138,20 @@ struct mx_result {
 	unsigned int fail_count[MSR_CATALOG_SIZE][2][MX_CHECKS];
 	unsigned int print_limit;	/* 0: MX_MAX_PRINTED */
 	bool silent;			/* count failing checks, print none */
+	struct msr_div_tally tally;	/* every check against the baseline */
+	bool known_printed[MSR_BASELINE_MAX];	/* one example per entry, per process */
 };
 
 /* Every failing check of @r counted by MSR, access and check (none: nothing). */
 void mx_print_failure_summary(const struct mx_result *r, const char *group);
 
+/* Cases per guest CPUID state (what the present state could not set, too). */
+void mx_print_cpuid_cases(const struct mx_result *r, const char *group);
+
 /* One VM running the interpreter, and the facts the matrix uses about it. */
 struct mx_vm {
 	struct guest_msr_vcpu g;
+	enum msr_cpuid_state cpuid;	/* the guest CPUID the suite set */
 	struct msr_host_info host;
 	struct msr_catalog catalog;	/* probed on the fresh vCPU */
 	struct msr_vcpu_model model;	/* current vCPU model */
@@ -140,7 +159,7 @@ struct mx_vm {
 	uint64_t last_install_end_ns;
 };
 
-void mx_vm_create(struct mx_vm *vm);
+void mx_vm_create(struct mx_vm *vm, enum msr_cpuid_state cpuid);
 void mx_vm_free(struct mx_vm *vm);
 uint64_t mx_now_ns(void);
 
@@ -157,7 +176,8 @@ struct mx_group {
 };
 
 /*
- * Worker @w of @n: its share of the group's cases on @vm (which must never
+ * Worker @w of @n: its share of the group's cases on @vm (in the present
+ * CPUID state: only the MSRs whose facts that state changes) (which must never
  * have had a filter for MX_NEVER_SET), each failing case printed (up to
  * the result's print limit) and counted in @res.
  */

@@ -110,7 +110,7 @@ FIXTURE(msr_matrix_dynamic) {
 
 FIXTURE_SETUP(msr_matrix_dynamic)
 {
-	mx_vm_create(&self->vm);
+	mx_vm_create(&self->vm, MSR_CPUID_ABSENT);
 	memset(&self->res, 0, sizeof(self->res));
 }
 
@@ -132,6 +132,8 @@ static void dynamic_end(struct __test_metadata *_metadata,
 	uint64_t failures = mx_session_end(self->s);
 
 	mx_print_failure_summary(&self->res, self->name);
+	mx_print_cpuid_cases(&self->res, self->name);
+	msr_div_tally_print(&self->res.tally, self->name, stderr);
 	fprintf(stderr, "# %s: %llu cases, %llu exits, %llu filter installs: %llu failures\n",
 		self->name, (unsigned long long)self->res.st.cases,
 		(unsigned long long)self->res.st.exits, (unsigned long long)self->res.st.installs,
