@@ -32,6 +32,7 @@
 
 #include "kvm_util.h"
 #include "msr_model.h"
+#include "msr_divergence.h"
 
 /* Exit codes of the replay binary and of harness bugs. */
 #define FUZZ_EXIT_OK		0
@@ -137,13 +138,29 @@ bool fuzz_divergence(const char *sig, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
+ * The setting of the VM an input runs on (vendor, guest CPUID, kernel):
+ * baseline entries may hold only in some (lib/msr_divergence.h).  Targets
+ * call it whenever they pick a VM for an input.
+ */
+struct msr_vcpu_model;
+void fuzz_set_case(const struct msr_vcpu_model *m);
+
+/*
+ * Replay TAP (msr_fuzz_replay's regression corpus): the DIVERGENCE-* lines
+ * of the input just replayed, as subtest @subtest; @expected is the
+ * signature the regression was saved under ("<target>.<name>"), counted as
+ * a passing check when the input no longer diverges.
+ */
+void fuzz_tally_print(const char *subtest, const char *expected);
+
+/*
  * Compose a signature: "<msr>.<op>.<check>", e.g.
  * "msr_ia32_pred_cmd.wrmsr.exit".  @index is named from the catalog (or the
  * kernel's msr-index.h names) in lower case, "unlisted" when unnamed;
  * @op is rdmsr/wrmsr/get/set/filter/cap/list...; @check what differed.
  */
 const char *fuzz_sig(char *buf, size_t len, __u32 index, const char *op, const char *check);
-#define FUZZ_SIG_LEN	96
+#define FUZZ_SIG_LEN	MSR_SIG_LEN
 
 /*
  * A bug of the harness itself (its own invariant broke, an ioctl failed in

@@ -20,12 +20,10 @@
 
 #include "fuzz.h"
 #include "msr_catalog.h"
+#include "msr_divergence.h"
 #include "msr_host.h"
 #include "msr_names.h"
 
-#ifndef FUZZ_BASELINE_DIR
-#define FUZZ_BASELINE_DIR ""
-#endif
 #ifndef FUZZ_REPLAY_BIN
 #define FUZZ_REPLAY_BIN "msr_fuzz_replay"
 #endif
@@ -154,97 +152,52 @@ void fuzz_emit_catalog_tokens(struct fuzz_emit *e)
 
 /* ---- the baseline of known divergences ---------------------------------- */
 
-#define FUZZ_MAX_KNOWN	256
-
-static struct {
-	char sig[FUZZ_SIG_LEN];
-	char reason[160];
-} known[FUZZ_MAX_KNOWN];
-static unsigned int nknown;
-static char backend_files[2][512];
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-static void baseline_load_file(const char *path, const char *target)
-{
-	char line[4096], prefix[128];
-	FILE *f = fopen(path, "r");
-	size_t plen;
-
-	if (!f)
-		return;
-	(void)target;
-	plen = snprintf(prefix, sizeof(prefix), "msr_fuzz_replay:");
-	while (fgets(line, sizeof(line), f) && nknown < FUZZ_MAX_KNOWN) {
-		char *hash = strchr(line, '#'), *bar, *name, *reason;
-
-		if (hash)
-			*hash = '\0';
-		bar = strchr(line, '|');
-		if (!bar)
-			continue;
-		*bar = '\0';
-		name = trim(line);
-		if (strncmp(name, prefix, plen))
-			continue;
-		reason = bar + 1;
-		if ((bar = strchr(reason, '|')))
-			*bar = '\0';
-		snprintf(known[nknown].sig, sizeof(known[0].sig), "%s", name + plen);
-		snprintf(known[nknown].reason, sizeof(known[0].reason), "%s", trim(reason));
-		nknown++;
-	}
-	fclose(f);
-}
-
 /*
- * tests/baseline/<backend>.txt and <backend>-<major.minor>.txt, as
- * scripts/run_tests.sh reads them.  MSR_FUZZ_BASELINE=DIR overrides the
- * directory, MSR_FUZZ_BASELINE= (empty) or MSR_FUZZ_STRICT=1 disables it.
+ * The backend's baseline (lib/msr_divergence.h, msr_baseline_get()): the
+ * fuzzers' signatures are "<target>.<msr>.<op>.<check>", matched in the
+ * setting of the VM the input ran on (fuzz_set_case()).  MSR_FUZZ_STRICT=1
+ * reports every divergence, listed or not.
  */
-static void baseline_load(const char *target)
-{
-	const char *dir = getenv("MSR_FUZZ_BASELINE");
-	const char *strict = getenv("MSR_FUZZ_STRICT");
-	struct msr_host_info h;
-	struct utsname u;
-	int maj = 0, min = 0;
+static struct msr_div_case cur_case;
+static struct msr_div_tally replay_tally;
 
-	if (!dir)
-		dir = FUZZ_BASELINE_DIR;
-	if (!*dir || (strict && *strict && strcmp(strict, "0")))
-		return;
-	msr_host_info_get(&h);
-	uname(&u);
-	sscanf(u.release, "%d.%d", &maj, &min);
-	snprintf(backend_files[0], sizeof(backend_files[0]), "%s/%s.txt", dir, h.backend);
-	snprintf(backend_files[1], sizeof(backend_files[1]), "%s/%s-%d.%d.txt", dir, h.backend,
-		 maj, min);
-	baseline_load_file(backend_files[0], target);
-	baseline_load_file(backend_files[1], target);
+void fuzz_set_case(const struct msr_vcpu_model *m)
+{
+	msr_div_case_of(&cur_case, m);
 }
 
-/* Entries are "<target>.<sig>": the replay binary mixes targets. */
-static const char *known_reason(const char *sig)
+static void default_case(void)
 {
-	size_t tl = cur_target ? strlen(cur_target->name) : 0;
-	unsigned int i;
+	struct msr_vcpu_model m;
+	struct msr_host_info h;
 
-	for (i = 0; i < nknown; i++)
-		if (tl && !strncmp(known[i].sig, cur_target->name, tl) && known[i].sig[tl] == '.' &&
-		    !strcmp(known[i].sig + tl + 1, sig))
-			return known[i].reason;
-	return NULL;
+	msr_host_info_get(&h);
+	msr_vcpu_model_init(&m, h.vendor);
+	m.host_features = msr_host_features();
+	m.kernel = msr_host_kernel();
+	fuzz_set_case(&m);
+}
+
+static bool strict(void)
+{
+	const char *s = getenv("MSR_FUZZ_STRICT");
+
+	return s && *s && strcmp(s, "0");
+}
+
+/* The covering entry of <target>.<sig> here, or -1. */
+static int known_entry(const char *sig, char *full, size_t len)
+{
+	snprintf(full, len, "%s.%s", cur_target ? cur_target->name : "?", sig);
+	return strict() ? -1 : msr_baseline_match(msr_baseline_get(), full, &cur_case);
+}
+
+void fuzz_tally_print(const char *subtest, const char *expected)
+{
+	/* A regression that no longer diverges: its own signature passed. */
+	if (expected && !replay_tally.failures)
+		msr_div_check(&replay_tally, expected, &cur_case, false);
+	msr_div_tally_print(&replay_tally, subtest, stdout);
 }
 
 /* ---- findings ----------------------------------------------------------- */
@@ -294,7 +247,9 @@ static void print_repro(FILE *out)
 
 bool fuzz_divergence(const char *sig, const char *fmt, ...)
 {
-	const char *reason = known_reason(sig);
+	char full[MSR_SIG_LEN];
+	int id = known_entry(sig, full, sizeof(full));
+	const char *reason = id >= 0 ? msr_baseline_get()->e[id].reason : NULL;
 	va_list ap;
 
 	fuzz_feedback(fuzz_key(0xd1, reason ? 1 : 2, 0, 0));
@@ -302,6 +257,8 @@ bool fuzz_divergence(const char *sig, const char *fmt, ...)
 		fuzz_stats.known++;
 		return true;
 	}
+	if (fuzz_replay_mode)
+		msr_div_check(&replay_tally, full, &cur_case, true);
 
 	fflush(stdout);
 	fprintf(stderr, "==== kvm-msr-suite fuzz: DIVERGENCE %s.%s ====\n",
@@ -312,7 +269,8 @@ bool fuzz_divergence(const char *sig, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	if (reason)
-		fprintf(stderr, "  known divergence of this backend (baseline): %s\n", reason);
+		fprintf(stderr, "  known divergence of this backend (%s): %s\n",
+			msr_baseline_get()->e[id].where, reason);
 	print_where(stderr);
 	describe_input(stderr);
 	if (fuzz_replay_mode || fuzz_keep_going) {
@@ -328,18 +286,7 @@ bool fuzz_divergence(const char *sig, const char *fmt, ...)
 
 const char *fuzz_sig(char *buf, size_t len, __u32 index, const char *op, const char *check)
 {
-	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
-	const char *name = e ? e->name : msr_name(index);
-	char slug[64];
-	size_t i;
-
-	if (!name)
-		name = "unlisted";
-	for (i = 0; name[i] && i < sizeof(slug) - 1; i++)
-		slug[i] = tolower((unsigned char)name[i]);
-	slug[i] = '\0';
-	snprintf(buf, len, "%s.%s.%s", slug, op, check);
-	return buf;
+	return msr_div_sig(buf, len, NULL, index, op, check, MSR_RULE_NONE);
 }
 
 void fuzz_harness_bug(const char *fmt, ...)
@@ -693,11 +640,10 @@ void fuzz_init(const struct fuzz_target *t)
 		exit(FUZZ_EXIT_SKIP);
 	}
 	close(fd);
-	baseline_load(t->name);
-	if (nknown && !fuzz_replay_mode)
-		fprintf(stderr, "# msr fuzz %s: %u known divergences of this backend from %s%s%s\n",
-			t->name, nknown, backend_files[0],
-			backend_files[1][0] ? " and " : "", backend_files[1]);
+	default_case();
+	if (msr_baseline_get()->n && !fuzz_replay_mode && !strict())
+		fprintf(stderr, "# msr fuzz %s: %u known divergences of this backend from %s\n",
+			t->name, msr_baseline_get()->n, msr_baseline_get()->files);
 	kernel_watch_init();
 	kcov_init();
 	run_timer_init();

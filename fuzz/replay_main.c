@@ -204,8 +204,12 @@ static const char *default_regressions(const char *argv0)
 	return FUZZ_REGRESSIONS_DIR;
 }
 
-/* One regression file in a child process: its exit status. */
-static int replay_isolated(const struct fuzz_target *t, const char *path)
+/*
+ * One regression file in a child process: its exit status.  The child ends
+ * with the DIVERGENCE-* lines of subtest @name (the signature the file was
+ * saved under), which scripts/run_tests.sh matches with the baseline.
+ */
+static int replay_isolated(const struct fuzz_target *t, const char *path, const char *name)
 {
 	int status;
 	pid_t pid;
@@ -217,6 +221,8 @@ static int replay_isolated(const struct fuzz_target *t, const char *path)
 
 		fuzz_replay_mode = true;
 		rc = replay_file(t, path);
+		if (rc == FUZZ_EXIT_OK || rc == FUZZ_EXIT_DIVERGENCE)
+			fuzz_tally_print(name, name);
 		fflush(NULL);
 		_exit(rc);
 	}
@@ -264,7 +270,7 @@ static int regressions_tap(const char *dir, const char *only, bool list)
 			if (only && strcmp(only, name))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s/%s", dir, targets[ti]->name, names[ti][j]);
-			rc = replay_isolated(targets[ti], path);
+			rc = replay_isolated(targets[ti], path, name);
 			if (rc == FUZZ_EXIT_OK)
 				ksft_test_result_pass("%s\n", name);
 			else if (rc == FUZZ_EXIT_SKIP)
