@@ -10,13 +10,18 @@
 # lines inside each binary's output); a binary that fails without a failing
 # subtest (crash, timeout, SKIP of the whole binary) counts as itself.
 #
-# With --baseline, failures listed in DIR/<backend>.txt or
-# DIR/<backend>-<major.minor>.txt (known divergences of this KVM backend,
-# one per line: "binary:subtest | reason | evidence") are XFAIL; a listed
-# divergence that no longer happens is reported loudly as XPASS.  The backend
-# is the vendor module behind /dev/kvm (scripts/backend.sh).  With --known,
-# the same entries only annotate failures ("known divergence: ..."); they
-# still fail (what `make run_tests` does: it reports what KVM does).
+# Known divergences: DIR/<backend>.txt (the backend is the vendor module
+# behind /dev/kvm, scripts/backend.sh) lists divergence signatures with
+# conditions (lib/msr_divergence.h).  The binaries match every failing check
+# against it themselves (MSR_BASELINE=DIR is exported to them) and end each
+# subtest with DIVERGENCE-TALLY/-KNOWN/-NEW lines.  With --baseline a failed
+# subtest is XFAIL only if it has a tally and every failing check of it is
+# covered by an entry; otherwise it fails and the summary lists its
+# uncovered signatures.  Per entry the summary says how many covered checks
+# failed (XFAIL), or that they all passed (XPASS: the backend may have been
+# fixed), or that none ran here (not exercised).  With --known the same
+# entries only annotate failures ("known divergence"); they still fail
+# (what `make run_tests` does: it reports what KVM does).
 #
 # Exit status: 0 when nothing failed (SKIP and XFAIL are fine), 1 otherwise.
 set -u
@@ -42,10 +47,12 @@ library=$(cat "$here/library" 2>/dev/null || echo unknown)
 
 baselines=
 if [ -n "$baseline_dir" ]; then
-	for f in "$baseline_dir/$backend.txt" "$baseline_dir/$backend-$kmm.txt"; do
-		[ -r "$f" ] && baselines="$baselines $f"
-	done
+	[ -r "$baseline_dir/$backend.txt" ] && baselines="$baseline_dir/$backend.txt"
+	MSR_BASELINE=$(cd "$baseline_dir" && pwd)
+else
+	MSR_BASELINE=
 fi
+export MSR_BASELINE
 
 log=$(mktemp "${TMPDIR:-/tmp}/kvm-msr-suite.XXXXXX")
 trap 'rm -f "$log"' EXIT
@@ -54,33 +61,39 @@ trap 'rm -f "$log"' EXIT
 "$install_dir/run_kselftest.sh" "$@" | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "run_tests.sh: run_kselftest.sh failed" >&2; exit 1; }
 
-# Baseline entries: "name | reason | evidence", '#' comments.
-cat $baselines /dev/null | sed 's/#.*//' | awk -F'|' 'NF && $1 ~ /[^ \t]/ {
-	gsub(/^[ \t]+|[ \t]+$/, "", $1); gsub(/^[ \t]+|[ \t]+$/, "", $2); print $1 "\t" $2 }' > "$log.base"
+# Baseline entries: "<pattern> [conditions] | reason | evidence", '#' comments;
+# "<file>:<line>\t<pattern>\t<reason>", as the binaries name them.
+for f in $baselines; do
+	awk -v file="$(basename "$f")" '{ line = $0; sub(/#.*/, "", line) }
+	line ~ /[^ \t]/ && index(line, "|") {
+		split(line, fld, "|"); head = fld[1]; reason = fld[2]
+		gsub(/^[ \t]+|[ \t]+$/, "", head); gsub(/^[ \t]+|[ \t]+$/, "", reason)
+		print file ":" NR "\t" head "\t" reason }' "$f"
+done > "$log.base"
 trap 'rm -f "$log" "$log.base"' EXIT
 
 # TAP 13 must come first; what ran where is said with the summary.
 echo "# kvm-msr-suite: backend $backend (from /sys/module), kernel $kver, library $library"
 [ -n "$baseline_dir" ] &&
-	echo "# kvm-msr-suite: baseline of known divergences:${baselines:- none for $backend}$([ $mode = annotate ] && echo ' (annotating only; make check turns them into XFAIL)')"
+	echo "# kvm-msr-suite: baseline of known divergences: ${baselines:-none for $backend}$([ $mode = annotate ] && echo ' (annotating only; make check turns them into XFAIL)')"
 
 awk -v basefile="$log.base" -v mode="$mode" -v install="$(cd "$install_dir" && pwd)" '
+# A failed subtest whose failing checks are all covered by baseline entries.
+function known(name) {
+	return (name in tally_fail) && tally_fail[name] > 0 && tally_unmatched[name] == 0
+}
 function result(name, status, detail) {
-	if (mode == "annotate") {
-		if (status == "fail" && (name in xfail_reason)) {
-			detail = detail " (known divergence: " xfail_reason[name] ")"
+	if (status == "fail" && known(name)) {
+		if (mode == "annotate") {
+			detail = detail " (known divergence: every failing check is covered by the baseline, see below)"
 			nknown++
+		} else {
+			status = "xfail"
 		}
-	} else if (status == "fail" && (name in xfail_reason)) {
-		status = "xfail"; seen_xfail[name] = 1
-		detail = xfail_reason[name]
-	}
-	if (mode != "annotate" && status == "pass" && (name in xfail_reason)) {
-		status = "xpass"; xpass[name] = 1
 	}
 	n[status]++
 	if (status == "fail") failed[++nfailed] = name detail
-	if (status == "xfail") xfailed[++nxfailed] = name " (" detail ")"
+	if (status == "xfail") xfailed[++nxfailed] = name
 }
 function end_binary() {
 	if (bin == "") return
@@ -91,9 +104,15 @@ function end_binary() {
 		result(bin, bin_status, "")
 	bin = ""
 }
+function kv(s, key,   i, p) {
+	p = key "="; i = index(s, p)
+	return i ? substr(s, i + length(p)) + 0 : 0
+}
 BEGIN {
 	while ((getline line < basefile) > 0) {
-		split(line, f, "\t"); xfail_reason[f[1]] = f[2]
+		split(line, f, "\t"); nent++
+		ent_where[nent] = f[1]; ent_head[nent] = f[2]; ent_reason[nent] = f[3]
+		ent_of[f[1]] = nent
 	}
 }
 /^# selftests: [^ ]+: / {
@@ -105,6 +124,19 @@ BEGIN {
 	bin_status = ($1 == "ok") ? (/# SKIP/ ? "skip" : "pass") : "fail"
 	bin_detail = $0; sub(/^.* # /, "", bin_detail)
 	end_binary(); next
+}
+bin != "" && /^# # DIVERGENCE-TALLY / {
+	key = bin ":" $4; tally_fail[key] = kv($0, "failures"); tally_unmatched[key] = kv($0, "unmatched")
+	next
+}
+bin != "" && /^# # DIVERGENCE-KNOWN / {
+	w = $5; checked[w] += kv($0, "checked"); kfailed[w] += kv($0, "failed")
+	if (kv($0, "failed")) subtests_of[w] = subtests_of[w] " " bin ":" $4
+	next
+}
+bin != "" && /^# # DIVERGENCE-NEW / {
+	newsig[bin ":" $4] = newsig[bin ":" $4] "\n#         " $5 " (" $6 ", " substr($7, 7) " checks)"
+	next
 }
 bin != "" && /^# (not )?ok [0-9]+ / {
 	name = ($2 == "not") ? $5 : $4
@@ -118,19 +150,34 @@ END {
 	for (i = 1; i <= nfailed; i++) {
 		printf "# FAIL  %s\n", failed[i]
 		split(failed[i], part, /[: ]/)
+		key = part[1] ":" part[2]
+		if (key in newsig)
+			printf "#       failing checks no baseline entry covers (signature, guest CPUID, count):%s\n", newsig[key]
 		printf "#       rerun: %s/%s/%s%s\n", install, coll[part[1]], part[1],
 			(failed[i] ~ /^[^ ]*:/) ? " -r " part[2] : ""
 	}
-	for (i = 1; i <= nxfailed; i++) printf "# XFAIL %s\n", xfailed[i]
-	for (name in xpass) {
-		printf "# !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-		printf "# XPASS %s: listed as a known divergence but PASSED.\n", name
-		printf "#       The backend may have been fixed: remove it from the baseline.\n"
-		printf "# !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+	for (i = 1; i <= nxfailed; i++) printf "# XFAIL %s (every failing check covered by the baseline)\n", xfailed[i]
+	for (e = 1; e <= nent; e++) {
+		w = ent_where[e]
+		if (kfailed[w]) {
+			printf "# KNOWN %s (%s): %d of %d covered checks failed, in%s: %s\n", ent_head[e], w,
+				kfailed[w], checked[w], subtests_of[w], ent_reason[e]
+			nsig++
+		} else if (checked[w]) {
+			printf "# !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+			printf "# XPASS %s (%s): listed as a known divergence, but all %d covered checks PASSED.\n", ent_head[e], w, checked[w]
+			printf "#       The backend may have been fixed: remove the entry (or narrow its conditions).\n"
+			printf "# !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+			n["xpass"]++
+		} else {
+			printf "# not exercised: %s (%s): no check it covers ran here\n", ent_head[e], w
+		}
 	}
+	if (nsig)
+		printf "# %d known divergence signature(s) of this backend failed as listed\n", nsig
 	if (nknown)
 		printf "# %d of these failures are known divergences of this backend (listed in the baseline: make check reports them as XFAIL)\n", nknown
 	printf "# Totals: pass:%d fail:%d xfail:%d xpass:%d skip:%d\n", n["pass"], n["fail"], n["xfail"], n["xpass"], n["skip"]
-	printf "Totals: %d passed, %d failed, %d skipped\n", n["pass"] + n["xpass"], n["fail"], n["skip"] + n["xfail"]
+	printf "Totals: %d passed, %d failed, %d skipped\n", n["pass"], n["fail"], n["skip"] + n["xfail"]
 	exit nfailed ? 1 : 0
 }' "$log"
