@@ -31,7 +31,7 @@ done
 replay=$build/replay/msr_fuzz_replay
 [ -x "$replay" ] || { echo "fuzz-save.sh: no $replay: run 'make fuzz'" >&2; exit 2; }
 
-sig_of() { MSR_FUZZ_BASELINE= "$replay" --signature --target "$target" "$1" 2>/dev/null | tail -1; }
+sig_of() { MSR_BASELINE= "$replay" --signature --target "$target" "$1" 2>/dev/null | tail -1; }
 
 sig=$(sig_of "$file")
 if [ -z "$sig" ]; then
@@ -77,4 +77,4 @@ echo "fuzz-save.sh: its replay:"
 "$replay" --target "$target" "$dest" 2>&1 | sed 's/^/  /' || true
 backend=$("$SUITE/scripts/backend.sh" 2>/dev/null || echo "<backend>")
 echo "fuzz-save.sh: if this is a known divergence of $backend (not a KVM bug to fix), add to tests/baseline/$backend.txt:"
-echo "  msr_fuzz_replay:$target.$sig | <reason> | <evidence: expected vs actual above, kernel $(uname -r)>"
+echo "  $target.$sig [conditions, e.g. guest:-ibpb host:+ibpb kernel>=6.13] | <what the backend does, in words that hold on every host> | <evidence: expected vs actual above, kernel $(uname -r)>"

@@ -34,9 +34,9 @@
 # and exits 4 (scripts/need.sh: make targets turn that into a SKIP, not an
 # error).
 #
-# Known divergences of the backend (tests/baseline/<backend>*.txt, entries
-# "msr_fuzz_replay:<target>.<sig>") are counted, not reported as findings;
-# MSR_FUZZ_STRICT=1 reports them too.
+# Known divergences of the backend (tests/baseline/<backend>.txt, entries
+# "<target>.<sig> [conditions] | reason | evidence", lib/msr_divergence.h)
+# are counted, not reported as findings; MSR_FUZZ_STRICT=1 reports them too.
 set -u
 
 SUITE=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,7 +87,7 @@ targets=$("$replay" --targets | awk '$2 ~ /^[0-9]+$/ {printf "%s ", $1}')
 
 # The divergence signature of a saved input ("" if it does not diverge now).
 signature() {	# target file
-	MSR_FUZZ_BASELINE= "$replay" --signature --target "$1" "$2" 2>/dev/null | tail -1
+	MSR_BASELINE= "$replay" --signature --target "$1" "$2" 2>/dev/null | tail -1
 }
 
 # Findings of a campaign: group by signature, one repro line each.

@@ -28,7 +28,8 @@
 #   --baseline       compare with tests/baseline (as make check does):
 #                    known divergences of the guest's backend are XFAIL; with
 #                    --accel tcg also those of QEMU's emulated CPU below it
-#                    (tests/baseline/<backend>-qemu-tcg.txt)
+#                    (tests/baseline/<backend>-qemu-tcg.txt, appended to
+#                    the VM's <backend>.txt)
 #   --timeout SECS   bound on the whole QEMU run (default: 120 s for booting
 #                    plus the suite's per-binary timeout (tests/settings) for
 #                    each binary, so a hanging test is reported as a TIMEOUT
