@@ -1156,8 +1156,19 @@ static void check_readback(struct mx_session *s)
 				 "(returned %d of %u entries)", entry_of(s, e)->name, got, n);
 		case_failed(s, c, MX_CHECK_READBACK, &s->vm->g.prog->results[s->last_writer[e]],
 			    detail);
-		if ((int)i < got)
-			s->cur[e] = buf.e[i].data;	/* go on from what KVM holds */
+		/*
+		 * Go on from the value the model has: a divergence must not
+		 * reach into later cases (a value KVM should have refused may
+		 * not even survive the next VM entry as it was stored).  If
+		 * KVM refuses the model's value too, go on from what it holds.
+		 */
+		if ((int)i < got) {
+			uint64_t want = s->cur[e];
+
+			if (msr_ioctl_one(s->vm->g.vcpu->fd, KVM_SET_MSRS, buf.e[i].index,
+					  &want) != 1)
+				s->cur[e] = buf.e[i].data;
+		}
 	}
 }
 
