@@ -1115,6 +1115,37 @@ static void check_case(struct mx_session *s, const struct mx_case *c,
 		tally(s, c, MX_CHECK_GUEST, false, NULL, 0);
 }
 
+/*
+ * After a read-back mismatch: go on from what KVM holds (the kvm_amd TPR
+ * keeps only bits 7:4 however often it is written), unless it is a value
+ * the model says no WRMSR can store (a non-canonical LSTAR stored by QEMU's
+ * TCG, a reserved PAT type stored by PVM), which need not even survive the
+ * next VM entry as it is: then KVM_SET_MSRS puts the model's value back, so
+ * one divergence does not reach into later cases.
+ */
+static void resync(struct mx_session *s, unsigned int e, __u64 kvm_value)
+{
+	static struct msr_model_filter_state none;
+	uint64_t want = s->cur[e];
+	struct msr_outcome o;
+	struct msr_facts f;
+
+	facts_for(s, e, MX_PATH_NATIVE, &f);
+	o = msr_model_guest_access(&none, 0, &f, MSR_WRMSR, kvm_value);
+	switch (o.cause) {
+	case MSR_RULE_VALUE_RESERVED_BITS:
+	case MSR_RULE_VALUE_NONCANONICAL:
+	case MSR_RULE_VALUE_PAT_TYPE:
+		if (msr_ioctl_one(s->vm->g.vcpu->fd, KVM_SET_MSRS, entry_of(s, e)->index,
+				  &want) == 1)
+			return;
+		break;
+	default:
+		break;
+	}
+	s->cur[e] = kvm_value;
+}
+
 /* KVM_GET_MSRS of every MSR written in the program, in one ioctl, against the model. */
 static void check_readback(struct mx_session *s)
 {
@@ -1156,19 +1187,8 @@ static void check_readback(struct mx_session *s)
 				 "(returned %d of %u entries)", entry_of(s, e)->name, got, n);
 		case_failed(s, c, MX_CHECK_READBACK, &s->vm->g.prog->results[s->last_writer[e]],
 			    detail);
-		/*
-		 * Go on from the value the model has: a divergence must not
-		 * reach into later cases (a value KVM should have refused may
-		 * not even survive the next VM entry as it was stored).  If
-		 * KVM refuses the model's value too, go on from what it holds.
-		 */
-		if ((int)i < got) {
-			uint64_t want = s->cur[e];
-
-			if (msr_ioctl_one(s->vm->g.vcpu->fd, KVM_SET_MSRS, buf.e[i].index,
-					  &want) != 1)
-				s->cur[e] = buf.e[i].data;
-		}
+		if ((int)i < got)
+			resync(s, e, buf.e[i].data);
 	}
 }
 
