@@ -143,6 +143,15 @@ struct msr_div_tally {
  */
 int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
 		  bool failed);
+/*
+ * One check of a test: counted as msr_div_check() does, for the signature
+ * <source>.<msr @index>.<op>.<check>; a failing one prints "# <message>"
+ * and its signature (and whether the baseline covers it) on stderr.
+ * Returns @ok.
+ */
+bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
+		    const char *source, __u32 index, const char *op, const char *check,
+		    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 /* A failure that no signature names (a harness-level check): unmatched. */
 void msr_div_fail_unnamed(struct msr_div_tally *t);
 void msr_div_tally_add(struct msr_div_tally *to, const struct msr_div_tally *from);

@@ -17,7 +17,9 @@
 
 #include "suite_test.h"
 #include "msr_catalog.h"
+#include "msr_divergence.h"
 #include "msr_guest.h"
+#include "msr_host.h"
 #include "msr_model.h"
 #include "msr_names.h"
 #include "ucall_common.h"
@@ -41,6 +43,9 @@ struct protocol_case {
 
 static struct msr_facts unknown_facts;
 static struct msr_model_filter_state no_filter;
+/* Checks are exit_protocol.<msr>.<rdmsr|wrmsr>.<check> in this vCPU's setting. */
+static struct msr_div_tally tally;
+static struct msr_div_case proto_case;
 
 static void protocol_setup(struct guest_msr_vcpu *g)
 {
@@ -57,6 +62,14 @@ static void protocol_setup(struct guest_msr_vcpu *g)
 
 	guest_msr_vcpu_create(g);
 	vm_enable_cap(g->vm, KVM_CAP_X86_USER_SPACE_MSR, KVM_MSR_EXIT_REASON_UNKNOWN);
+	{
+		struct msr_host_info host;
+		struct msr_vcpu_model m;
+
+		msr_host_info_get(&host);
+		msr_vcpu_model_from_host(&m, &host, g->vcpu);
+		msr_div_case_of(&proto_case, &m);
+	}
 
 	/* SIGUSR1 stays blocked in userspace and is unblocked only in KVM_RUN. */
 	sigemptyset(&block);
@@ -92,11 +105,15 @@ static unsigned int interrupted_run(struct guest_msr_vcpu *g, enum reentry how, 
 		sigaddset(&set, SIGUSR1);
 		sigtimedwait(&set, &info, &zero);
 	}
-	if (rc == -1 && errno == EINTR)
-		return 0;
-	suite_report(NULL, "%s: KVM_RUN with %s returned %d (errno %d), expected -1/EINTR",
-		     what, reentry_str[how], rc, errno);
-	return 1;
+	return !msr_div_expect(&tally, &proto_case, rc == -1 && errno == EINTR, "exit_protocol",
+			       UNKNOWN_MSR, "run", "reentry",
+			       "%s: KVM_RUN with %s returned %d (errno %d), expected -1/EINTR",
+			       what, reentry_str[how], rc, errno);
+}
+
+static const char *op_of(const struct msr_outcome *o)
+{
+	return o->access == MSR_WRMSR ? "wrmsr" : "rdmsr";
 }
 
 /* Compare the exit KVM produced with the model's; returns mismatches. */
@@ -106,24 +123,21 @@ static unsigned int check_exit(const struct kvm_run *run, const struct msr_outco
 	static const uint8_t zero_pad[7];
 	unsigned int bad = 0;
 
-#define CHECK_FIELD(name, got, exp)							\
-	do {										\
-		if ((uint64_t)(got) != (uint64_t)(exp)) {				\
-			suite_report(NULL, "%s: %s: expected %#llx, got %#llx (rule %s)",	\
-				     what, name, (unsigned long long)(exp),		\
-				     (unsigned long long)(got), msr_rule_name(want->rule));	\
-			bad++;							\
-		}								\
-	} while (0)
+#define CHECK_FIELD(name, check, got, exp)						\
+	bad += !msr_div_expect(&tally, &proto_case, (uint64_t)(got) == (uint64_t)(exp),	\
+			       "exit_protocol", UNKNOWN_MSR, op_of(want), check,		\
+			       "%s: %s: expected %#llx, got %#llx (rule %s)", what, name,	\
+			       (unsigned long long)(exp), (unsigned long long)(got),	\
+			       msr_rule_name(want->rule))
 
-	CHECK_FIELD("exit reason", run->exit_reason, want->exit_reason);
+	CHECK_FIELD("exit reason", "exit_reason", run->exit_reason, want->exit_reason);
 	if (run->exit_reason != want->exit_reason)
 		return bad;
-	CHECK_FIELD("msr.reason", run->msr.reason, want->msr.reason);
-	CHECK_FIELD("msr.index", run->msr.index, want->msr.index);
-	CHECK_FIELD("msr.data", run->msr.data, want->msr.data);
-	CHECK_FIELD("msr.error", run->msr.error, 0);
-	CHECK_FIELD("msr.pad is zero", !memcmp(run->msr.pad, zero_pad, sizeof(zero_pad)), 1);
+	CHECK_FIELD("msr.reason", "msr_reason", run->msr.reason, want->msr.reason);
+	CHECK_FIELD("msr.index", "msr_index", run->msr.index, want->msr.index);
+	CHECK_FIELD("msr.data", "msr_data", run->msr.data, want->msr.data);
+	CHECK_FIELD("msr.error", "msr_error", run->msr.error, 0);
+	CHECK_FIELD("msr.pad is zero", "msr_pad", !memcmp(run->msr.pad, zero_pad, sizeof(zero_pad)), 1);
 #undef CHECK_FIELD
 	return bad;
 }
@@ -169,19 +183,21 @@ static unsigned int run_case(struct guest_msr_vcpu *g, const struct protocol_cas
 	if (run->exit_reason != KVM_EXIT_IO || get_ucall(g->vcpu, &uc) != UCALL_SYNC) {
 		suite_report(NULL, "%s: after the completion, wanted the guest's sync, got exit %s",
 			     what, exit_reason_str(run->exit_reason));
+		msr_div_fail_unnamed(&tally);
 		return bad + 1;
 	}
 
 	r = &g->prog->results[0];
-	if (r->vector != done.vector ||
-	    (done.result == MSR_RESULT_DONE && access == MSR_RDMSR && r->value != done.data) ||
-	    r->retired != (done.result == MSR_RESULT_DONE)) {
-		suite_report(NULL, "%s: guest saw vector %u value %#llx retired %u, expected vector %u value %#llx retired %u (rule %s)",
-			     what, r->vector, (unsigned long long)r->value, r->retired,
-			     done.vector, (unsigned long long)done.data,
-			     done.result == MSR_RESULT_DONE, msr_rule_name(done.rule));
-		bad++;
-	}
+	bad += !msr_div_expect(&tally, &proto_case,
+			       r->vector == done.vector &&
+			       !(done.result == MSR_RESULT_DONE && access == MSR_RDMSR &&
+				 r->value != done.data) &&
+			       r->retired == (done.result == MSR_RESULT_DONE),
+			       "exit_protocol", UNKNOWN_MSR, op_of(&want), "completion",
+			       "%s: guest saw vector %u value %#llx retired %u, expected vector %u value %#llx retired %u (rule %s)",
+			       what, r->vector, (unsigned long long)r->value, r->retired,
+			       done.vector, (unsigned long long)done.data,
+			       done.result == MSR_RESULT_DONE, msr_rule_name(done.rule));
 	return bad;
 }
 
@@ -203,6 +219,7 @@ TEST(exit_fields_and_completion)
 					bad += run_case(&g, &c, n++);
 				}
 	guest_msr_vcpu_free(&g);
+	msr_div_tally_print(&tally, "global.exit_fields_and_completion", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches in %u cases; rerun: msr_exit_protocol_test -r global.exit_fields_and_completion",
 				 bad, n);
 }

@@ -65,25 +65,15 @@ static void env_free(struct msrs_env *e, const char *test)
 	kvm_vm_free(e->vm);
 }
 
-/*
- * Count one check, msrs.<msr>.<get|set>.<check> in this vCPU's setting;
- * a failing one is reported with @msg and its signature.
- */
+/* One check, msrs.<msr>.<get|set>.<check>, in this vCPU's setting. */
 static bool checked(struct msrs_env *e, bool ok, __u32 index, enum msr_io_op op,
 		    const char *check, const char *msg)
 {
-	char sig[MSR_SIG_LEN];
 	struct msr_div_case c;
-	int known;
 
-	msr_div_sig(sig, sizeof(sig), "msrs", index, op == MSR_IO_GET ? "get" : "set", check,
-		    MSR_RULE_NONE);
 	msr_div_case_of(&c, &e->model);
-	known = msr_div_check(&e->tally, sig, &c, !ok);
-	if (!ok)
-		suite_report(NULL, "%s\n#   signature: %s%s", msg, sig,
-			     known >= 0 ? " (known divergence of this backend)" : "");
-	return ok;
+	return msr_div_expect(&e->tally, &c, ok, "msrs", index,
+			      op == MSR_IO_GET ? "get" : "set", check, "%s", msg);
 }
 
 /* A kvm_msrs with room for @n entries. */
