@@ -165,6 +165,7 @@ case "${1:-}" in
 		nc = split(colls, cl, " ")
 		for (i = 1; i <= nc; i++) {
 			c = cl[i]; s = ""
+			if (!n[c]) continue
 			split("passed failed skipped", k, " ")
 			for (j = 1; j <= 3; j++) if (n[c, k[j]]) s = s ", " n[c, k[j]] " " k[j]
 			printf "    %s: %d binaries%s\n", c, n[c], s
