@@ -189,19 +189,8 @@ static int replay_paths(const struct fuzz_target *given, int argc, char **argv)
 
 static const char *default_regressions(const char *argv0)
 {
-	static char dir[PATH_MAX];
-	char exe[PATH_MAX];
-	struct stat st;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
 	(void)argv0;
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(dir, sizeof(dir), "%s/fuzz-regressions", dirname(exe));
-		if (!stat(dir, &st) && S_ISDIR(st.st_mode))
-			return dir;
-	}
-	return FUZZ_REGRESSIONS_DIR;
+	return msr_dir_next_to_exe("fuzz-regressions", FUZZ_REGRESSIONS_DIR);
 }
 
 /*

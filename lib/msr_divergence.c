@@ -239,24 +239,27 @@ static const char *backend_name(void)
 	return other;
 }
 
-static const char *baseline_dir(void)
+const char *msr_dir_next_to_exe(const char *name, const char *fallback)
 {
 	static char dir[PATH_MAX];
-	const char *env = getenv("MSR_BASELINE");
 	char exe[PATH_MAX];
 	struct stat st;
-	ssize_t n;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		snprintf(dir, sizeof(dir), "%s/baseline", dirname(exe));
+		snprintf(dir, sizeof(dir), "%s/%s", dirname(exe), name);
 		if (!stat(dir, &st) && S_ISDIR(st.st_mode))
 			return dir;
 	}
-	return MSR_BASELINE_DIR;
+	return fallback;
+}
+
+static const char *baseline_dir(void)
+{
+	const char *env = getenv("MSR_BASELINE");
+
+	return env ? env : msr_dir_next_to_exe("baseline", MSR_BASELINE_DIR);
 }
 
 const struct msr_baseline *msr_baseline_get(void)

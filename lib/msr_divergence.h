@@ -122,6 +122,12 @@ int msr_baseline_match(const struct msr_baseline *b, const char *sig,
  */
 const struct msr_baseline *msr_baseline_get(void);
 
+/*
+ * DIR/@name if the executable's directory DIR has such a directory (an
+ * installed suite keeps its data there), else @fallback (the source tree's).
+ */
+const char *msr_dir_next_to_exe(const char *name, const char *fallback);
+
 /* --- the tally ----------------------------------------------------------------- */
 
 struct msr_div_tally {
