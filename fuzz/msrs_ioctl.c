@@ -297,7 +297,7 @@ static struct {
 	unsigned int sys_nc_used;
 	struct msr_io_facts sys_io;
 	struct mi_list lists[2];	/* index list, feature list */
-	bool linux_6_1;
+	__u32 kernel;		/* msr_io_facts.kernel */
 } S;
 
 /* The system fd's lookup context: vCPU 0's catalog (its system facts). */
@@ -520,7 +520,7 @@ static void mi_create(void)
 	int r;
 
 	memset(&S, 0, sizeof(S));
-	S.linux_6_1 = msr_host_kernel_before(6, 12);
+	S.kernel = msr_host_kernel();
 	S.kvm_fd = open_kvm_dev_path_or_exit();
 	S.features = kvm_has_cap(KVM_CAP_GET_MSR_FEATURES);
 	FUZZ_HARNESS_ASSERT(!fetch_list(KVM_GET_MSR_INDEX_LIST, &S.lists[0]),
@@ -556,7 +556,7 @@ static void mi_create(void)
 		v->io = (struct msr_io_facts){
 			.lookup = mi_lookup, .ctx = &ctx_vcpu[i],
 			.ignore_msrs = v->model.ignore_msrs, .vcpu_has_run = v->has_run,
-			.linux_6_1 = S.linux_6_1,
+			.kernel = S.kernel,
 		};
 		ctx_vcpu[i] = (struct mi_ctx){ v, false };
 	}
