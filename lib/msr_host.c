@@ -98,7 +98,7 @@ static const struct cpuid_bit feature_bits[] = {
 	{ MSR_FEAT_ARCH_CAPS, 0x00000007, 0, R_EDX, 29, "arch_capabilities" },
 	{ MSR_FEAT_IBPB,      0x00000007, 0, R_EDX, 26, "ibpb" },	/* SPEC_CTRL */
 	{ MSR_FEAT_IBPB,      0x80000008, 0, R_EBX, 12, NULL },		/* AMD_IBPB */
-	{ MSR_FEAT_SBPB,      0x80000021, 0, R_EAX, 27, "sbpb" },
+	{ MSR_FEAT_SBPB,      0x80000021, 0, R_EAX, 27, NULL },	/* no cpuinfo name */
 	{ MSR_FEAT_FLUSH_L1D, 0x00000007, 0, R_EDX, 28, "flush_l1d" },
 };
 
@@ -255,18 +255,27 @@ static bool read_bool_param(const char *path)
 	return c == 'Y' || c == '1';
 }
 
+/*
+ * /proc/cpuinfo flags; a feature the kernel gives no flag name (SBPB:
+ * cpufeatures.h has no "sbpb") is the host's if KVM_GET_SUPPORTED_CPUID
+ * has it, which KVM sets only when the host has it (cpuid.c
+ * kvm_set_cpu_caps(): kvm_cpu_cap_check_and_set(X86_FEATURE_SBPB)).
+ */
 __u32 msr_host_features(void)
 {
 	static char flags[8192];
-	__u32 f = 0;
+	__u32 f = 0, named = 0;
 	unsigned int i;
 
 	cpuinfo_value("flags", flags, sizeof(flags));
 	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
-		if (feature_bits[i].flag && flags_have(flags, feature_bits[i].flag))
+		if (!feature_bits[i].flag)
+			continue;
+		named |= feature_bits[i].feature;
+		if (flags_have(flags, feature_bits[i].flag))
 			f |= feature_bits[i].feature;
 	}
-	return f;
+	return f | (cpuid_features(kvm_get_supported_cpuid()) & ~named);
 }
 
 void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
