@@ -95,6 +95,14 @@ struct fuzz_emit {
 	void *ctx;
 };
 
+/*
+ * Seed @o as @name, and again with @bit set in byte @byte as "<name>_cpuid":
+ * for the targets whose input picks the guest CPUID state with that bit,
+ * every seed in both states.
+ */
+void fuzz_emit_cpuid_states(struct fuzz_emit *e, const char *name, const struct fuzz_out *o,
+			    size_t byte, uint8_t bit);
+
 /* Tokens every target shares: catalog MSR indices (u32 LE), boundaries. */
 void fuzz_emit_catalog_tokens(struct fuzz_emit *e);
 

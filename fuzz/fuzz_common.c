@@ -150,6 +150,20 @@ void fuzz_emit_catalog_tokens(struct fuzz_emit *e)
 		e->token(e, edges[i].name, &edges[i].v, sizeof(edges[i].v));
 }
 
+void fuzz_emit_cpuid_states(struct fuzz_emit *e, const char *name, const struct fuzz_out *o,
+			    size_t byte, uint8_t bit)
+{
+	static struct fuzz_out p;
+	char pname[160];
+
+	e->seed(e, name, o);
+	p = *o;
+	if (byte < p.n)
+		p.buf[byte] |= bit;
+	snprintf(pname, sizeof(pname), "%s_cpuid", name);
+	e->seed(e, pname, &p);
+}
+
 /* ---- the baseline of known divergences ---------------------------------- */
 
 /*

@@ -15,6 +15,12 @@
  *                  with args[0] = u64 A and cap.flags = (mb & 0x10 ? u32 F
  *                  : 0) that follow (invalid bits: errno per
  *                  msr_model_cap_user_space_msr(); rejected, the mask stays).
+ *                  mb & 0x20: the guest CPUID state (lib/msr_host.h) of the
+ *                  VM the input runs on: set = present (the toggled
+ *                  features KVM supports), clear = absent (no toggled
+ *                  feature: the same guest on every host; the bit was
+ *                  unused before, and clear in every saved regression, so
+ *                  those replay as they did).  mb & 0xc0: unused.
  *   u8 fh          filter F: flags = fh & 8 (DEFAULT_DENY), nranges =
  *                  (fh & 7) % 5; t = fh >> 4: t >= 9 is a "twist" (below).
  *   [u8 tb]        only with a twist.
@@ -68,9 +74,13 @@
  * every input in replay, every 8th while fuzzing),
  * plus none.cap.errno and none.filter.errno.
  *
- * Speed: a pool of four VMs, each input on the one that already holds its
- * filter, else on the one installed longest ago (installs spaced by the
- * others' work); an identical filter or mask is not set again; one KVM_RUN
+ * Speed: a pool of four VMs per guest CPUID state (the CPUID is fixed
+ * before a vCPU's first KVM_RUN, so a state is a VM of its own), each
+ * input on the one of its state that already holds its filter, else on the
+ * one installed longest ago (installs spaced by the others' work); a
+ * state's VMs are created when an input first needs them, so a run of
+ * absent inputs costs what it did before the present state existed; an
+ * identical filter or mask is not set again; one KVM_RUN
  * per program plus one per exit (two with a re-entry); per input that wrote
  * a catalog MSR one KVM_SET_MSRS back to the VM's initial values (every
  * input starts from the same MSR state, whatever KVM did) and, every 8th
@@ -103,7 +113,8 @@
 #define MX_BM_RW		(2 * 4096)		/* readable bitmap area */
 #define MX_REENTRY_SIG		(SIGRTMIN + 6)		/* runtime: SIGRTMIN + 3 */
 #define MX_SCRIBBLE_REASON	0x80u
-#define MX_VM_POOL		4
+#define MX_VM_POOL		4	/* per guest CPUID state */
+#define MX_CPUID_PRESENT	0x20	/* mb: the guest CPUID state */
 #define MX_READBACK_EVERY	8	/* fuzzing; replay: every input */
 
 /* Feedback tags. */
@@ -154,6 +165,7 @@ struct mx_op {
 };
 
 struct mx_input {
+	enum msr_cpuid_state cpuid;	/* the VM's guest CPUID */
 	__u64 mask;
 	bool bad_cap;
 	__u64 bad_args0;
@@ -232,6 +244,7 @@ static void decode(const uint8_t *data, size_t size, struct mx_input *x)
 
 	mb = fuzz_u8(&in);
 	x->mask = mb & KVM_MSR_EXIT_REASON_VALID_MASK;
+	x->cpuid = mb & MX_CPUID_PRESENT ? MSR_CPUID_PRESENT : MSR_CPUID_ABSENT;
 	if (mb & 0x08) {
 		x->bad_cap = true;
 		x->bad_args0 = fuzz_u64(&in);
@@ -299,6 +312,7 @@ struct mx_seed_range {
 	__u8 pattern;
 };
 
+/* The first byte; mx_emit() writes each seed again with MX_CPUID_PRESENT. */
 static void put_mask(struct fuzz_out *o, __u64 mask, bool bad, __u64 args0, __u32 flags)
 {
 	fuzz_put_u8(o, (mask & 7) | (bad ? 0x08 : 0) | (bad && flags ? 0x10 : 0));
@@ -365,6 +379,7 @@ static void put_op(struct fuzz_out *o, const struct mx_op *op)
 
 struct mx_vm {
 	bool live, dead;
+	enum msr_cpuid_state cpuid;
 	pid_t owner;
 	uint64_t uses;
 	struct guest_msr_vcpu g;
@@ -383,7 +398,7 @@ struct mx_vm {
 	uint64_t last_install_end_ns;
 };
 
-static struct mx_vm vms[MX_VM_POOL];
+static struct mx_vm vms[MSR_CPUID_STATES][MX_VM_POOL];
 static __u8 *bm_area;			/* MX_BM_RW readable, then PROT_NONE */
 
 static void reentry_signal(int sig)
@@ -423,13 +438,20 @@ static uint64_t image_pages(void)
 	return (uint64_t)(_end - __executable_start) / 4096 + 1;
 }
 
-static void mx_vm_create(struct mx_vm *vm)
+static void mx_vm_create(struct mx_vm *vm, enum msr_cpuid_state cpuid)
 {
 	struct kvm_signal_mask *sm;
 	unsigned int i;
 
 	memset(vm, 0, sizeof(*vm));
+	vm->cpuid = cpuid;
 	guest_msr_vcpu_create_extra(&vm->g, image_pages());
+	/*
+	 * The library's vCPU is absent already; present must be set before
+	 * the probe and the model, which both see the CPUID KVM holds.
+	 */
+	if (cpuid != MSR_CPUID_ABSENT)
+		msr_guest_cpuid_set(vm->g.vcpu, cpuid);
 	guest_msr_prog_done_port(&vm->g, true);
 	msr_host_info_get(&vm->host);
 	msr_catalog_init(&vm->catalog);
@@ -467,19 +489,21 @@ static void mx_vm_free(struct mx_vm *vm)
 
 static void mx_reset(void)
 {
-	unsigned int i;
+	unsigned int s, i;
 
 	/* The parent's VMs: not ours to free (the fds belong to it). */
-	for (i = 0; i < MX_VM_POOL; i++)
-		vms[i].live = false;
+	for (s = 0; s < MSR_CPUID_STATES; s++)
+		for (i = 0; i < MX_VM_POOL; i++)
+			vms[s][i].live = false;
 }
 
 static void mx_fini(void)
 {
-	unsigned int i;
+	unsigned int s, i;
 
-	for (i = 0; i < MX_VM_POOL; i++)
-		mx_vm_free(&vms[i]);
+	for (s = 0; s < MSR_CPUID_STATES; s++)
+		for (i = 0; i < MX_VM_POOL; i++)
+			mx_vm_free(&vms[s][i]);
 }
 
 /* ---- the per-input state ---------------------------------------------------- */
@@ -1151,19 +1175,20 @@ static void readback_and_restore(bool verify)
 }
 
 /*
- * The VM that already holds filter @f (no install), else the one whose
- * last install is the oldest (an install right after another on the same
- * VM takes milliseconds).  Which VM runs an input changes nothing the
- * model sees: every VM starts each input from the same MSR state, and
- * mask and filter are set as the input says.
+ * Among the VMs of guest CPUID state @cpuid: the one that already holds
+ * filter @f (no install), else the one whose last install is the oldest
+ * (an install right after another on the same VM takes milliseconds).
+ * Which of them runs an input changes nothing the model sees: every VM
+ * starts each input from the same MSR state, and mask and filter are set
+ * as the input says.
  */
-static struct mx_vm *pick_vm(const struct mx_fspec *f)
+static struct mx_vm *pick_vm(enum msr_cpuid_state cpuid, const struct mx_fspec *f)
 {
-	struct mx_vm *oldest = &vms[0];
+	struct mx_vm *pool = vms[cpuid], *oldest = &pool[0];
 	unsigned int i;
 
 	for (i = 0; i < MX_VM_POOL; i++) {
-		struct mx_vm *vm = &vms[i];
+		struct mx_vm *vm = &pool[i];
 
 		if (vm->live && !vm->dead && vm->spec_known && !vm->never_installed &&
 		    !memcmp(&vm->spec, f, sizeof(*f)))
@@ -1183,12 +1208,14 @@ static void mx_one(const uint8_t *data, size_t size)
 	unsigned int i;
 
 	decode(data, size, x);
-	vm = pick_vm(&x->f);
+	vm = pick_vm(x->cpuid, &x->f);
 	if (vm->live && vm->dead)
 		mx_vm_free(vm);
 	if (!vm->live)
-		mx_vm_create(vm);
+		mx_vm_create(vm, x->cpuid);
 	st.vm = vm;
+	/* Known divergences are matched in this VM's setting (guest CPUID...). */
+	fuzz_set_case(&vm->model);
 	st.checking = true;
 	memcpy(st.cur, vm->init, sizeof(st.cur));
 	memset(st.written, 0, sizeof(st.written));
@@ -1230,9 +1257,12 @@ static void mx_one(const uint8_t *data, size_t size)
 static void mx_describe(const uint8_t *data, size_t size, FILE *out)
 {
 	static struct mx_input x;
+	char cpuid[400];
 	unsigned int i;
 
 	decode(data, size, &x);
+	msr_cpuid_state_describe(cpuid, sizeof(cpuid), x.cpuid);
+	fprintf(out, "    guest CPUID %s\n", cpuid);
 	fprintf(out, "    exit mask %#llx", (unsigned long long)x.mask);
 	if (x.bad_cap)
 		fprintf(out, ", then KVM_ENABLE_CAP args[0] %#llx flags %#x",
@@ -1257,10 +1287,12 @@ static void mx_describe(const uint8_t *data, size_t size, FILE *out)
 			o->scribble & 2 ? " reason" : "", o->scribble & 4 ? " pad" : "",
 			o->scribble & 7 ? "" : " none", reentry_names[o->reentry]);
 	}
-	if (st.vm && st.vm->live)
-		fprintf(out, "    (the VM: %s backend, vendor %s, guest features %#x, %s)\n",
-			st.vm->host.backend, st.vm->model.vendor == MSR_VENDOR_INTEL ? "Intel" : "AMD",
-			st.vm->model.guest_features, st.vm->model.x2apic_mode ? "x2APIC" : "xAPIC");
+	if (st.vm && st.vm->live && st.vm->cpuid == x.cpuid)
+		fprintf(out, "    (the VM: %s backend, vendor %s, guest CPUID %s, guest features "
+			"%#x, %s)\n", st.vm->host.backend,
+			st.vm->model.vendor == MSR_VENDOR_INTEL ? "Intel" : "AMD",
+			msr_cpuid_state_name(st.vm->cpuid), st.vm->model.guest_features,
+			st.vm->model.x2apic_mode ? "x2APIC" : "xAPIC");
 }
 
 /* ---- seeds ------------------------------------------------------------------- */
@@ -1274,6 +1306,17 @@ static void seed_name(char *buf, size_t len, const char *prefix, const char *nam
 			 ((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')) ?
 			 name[i] : '_';
 	buf[n] = 0;
+}
+
+/*
+ * Every seed in both guest CPUID states: as built (absent), and again with
+ * MX_CPUID_PRESENT in its first byte as "<name>_cpuid" (the present state
+ * decides what the catalog's IBPB, FLUSH_L1D, ARCH_CAPABILITIES, TSC_AUX
+ * and EFER bits do).
+ */
+static void mx_emit(struct fuzz_emit *e, const char *name, const struct fuzz_out *o)
+{
+	fuzz_emit_cpuid_states(e, name, o, 0, MX_CPUID_PRESENT);
 }
 
 static void mx_seeds(struct fuzz_emit *e)
@@ -1315,7 +1358,7 @@ static void mx_seeds(struct fuzz_emit *e)
 			put_op(&o, &op);
 		}
 		seed_name(name, sizeof(name), "cat_", c->name);
-		e->seed(e, name, &o);
+		mx_emit(e, name, &o);
 	}
 
 	/* The suite's filter specs, probed on their indices, each exit mask. */
@@ -1351,7 +1394,7 @@ static void mx_seeds(struct fuzz_emit *e)
 				put_op(&o, &op);
 			}
 			seed_name(name, sizeof(name), "spec_", sp->name);
-			e->seed(e, name, &o);
+			mx_emit(e, name, &o);
 		}
 
 	/* The protocol: an UNKNOWN exit answered every way, each re-entry. */
@@ -1369,7 +1412,7 @@ static void mx_seeds(struct fuzz_emit *e)
 		}
 		snprintf(name, sizeof(name), "protocol_%s", k == RE_PLAIN ? "plain" :
 			 k == RE_IMMEDIATE ? "immediate_exit" : "signal");
-		e->seed(e, name, &o);
+		mx_emit(e, name, &o);
 	}
 
 	/* Invalid masks and cap flags; the exit mask boundaries. */
@@ -1382,7 +1425,7 @@ static void mx_seeds(struct fuzz_emit *e)
 		op = (struct mx_op){ .sel = SEL_CATALOG, .index = 0x3, .data = k };
 		put_op(&o, &op);
 		snprintf(name, sizeof(name), "cap_%u", k);
-		e->seed(e, name, &o);
+		mx_emit(e, name, &o);
 	}
 
 	/* Each twist after a deny-default filter around 0xdeadbeef. */
@@ -1398,7 +1441,7 @@ static void mx_seeds(struct fuzz_emit *e)
 					  .error = 1 };
 		put_op(&o, &op);
 		seed_name(name, sizeof(name), "twist_", twist_names[k]);
-		e->seed(e, name, &o);
+		mx_emit(e, name, &o);
 	}
 
 	/* x2APIC and raw indices, filtered and not. */
@@ -1416,7 +1459,7 @@ static void mx_seeds(struct fuzz_emit *e)
 	put_op(&o, &op);
 	op = (struct mx_op){ .write = true, .sel = SEL_RAW, .index = 0x4b564d00, .data = 2 };
 	put_op(&o, &op);
-	e->seed(e, "x2apic_and_raw", &o);
+	mx_emit(e, "x2apic_and_raw", &o);
 
 	/* The typical input: mask, one range, two ops. */
 	o.n = 0;
@@ -1428,13 +1471,13 @@ static void mx_seeds(struct fuzz_emit *e)
 	op = (struct mx_op){ .write = true, .sel = SEL_CATALOG, .index = MSR_CAT_STAR,
 				  .param = 0x42 };
 	put_op(&o, &op);
-	e->seed(e, "typical", &o);
+	mx_emit(e, "typical", &o);
 
 	fuzz_emit_catalog_tokens(e);
-	for (k = 0; k < 8; k++) {
-		__u8 mb = k;
+	for (k = 0; k < 2 * 8; k++) {
+		__u8 mb = (k & 7) | (k & 8 ? MX_CPUID_PRESENT : 0);
 
-		snprintf(name, sizeof(name), "mask_%u", k);
+		snprintf(name, sizeof(name), "mask_%u%s", k & 7, k & 8 ? "_cpuid" : "");
 		e->token(e, name, &mb, 1);
 	}
 	o.n = 0;

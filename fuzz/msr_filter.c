@@ -7,8 +7,9 @@
  * compared with the model (lib/msr_model.h); a rejected filter must leave
  * the previous one in force.
  *
- * Per input, on one VM of a pool (two per resident filter, used in turn so
- * that two installs on one VM are always separated by other work):
+ * Per input, on one VM of a pool (two per resident filter and guest CPUID
+ * state, used in turn so that two installs on one VM are always separated
+ * by other work; created when an input first needs them):
  *   1. the VM holds its resident filter (one of the valid specs of
  *      lib/msr_filter_specs.h; the model's state is the resident's) and the
  *      exit mask INVAL|UNKNOWN|FILTER;
@@ -34,11 +35,16 @@
  * becomes an RDMSR.
  *
  * Input format (little endian; reads past the end give zero bytes, so every
- * byte string is one input; the all-zero input is resident 0, an empty
- * DEFAULT_ALLOW filter and no probes):
+ * byte string is one input; the all-zero input is resident 0, guest CPUID
+ * absent, an empty DEFAULT_ALLOW filter and no probes):
  *
  *   u8   resident    resident = residents[resident % nresidents]
  *   u8   fctl        bit 0: KVM_MSR_FILTER_DEFAULT_DENY;
+ *                    bit 6: the VM's guest CPUID state (lib/msr_host.h) is
+ *                      present (the toggled features KVM supports), else
+ *                      absent (none: the same guest on every host; the bit
+ *                      was unused before, and clear in every saved
+ *                      regression, so those replay as they did);
  *                    bit 7: raw filter flags follow (u32), bit 0 ignored
  *   [u32 flags]
  *   u8   nranges     % 17: ranges[0..n-1] follow, the others are all zero
@@ -118,6 +124,7 @@
 #define MF_EXIT_MASK		(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN | \
 				 KVM_MSR_EXIT_REASON_FILTER)
 #define MF_MAX_BITMAP		KVM_MSR_FILTER_MAX_BITMAP_SIZE
+#define MF_CPUID_PRESENT	0x40	/* fctl: the guest CPUID state */
 
 /* Feedback tags. */
 #define MF_TAG_FILTER		0x10
@@ -224,6 +231,7 @@ struct mf_probe {
 
 struct mf_input {
 	unsigned int resident;
+	enum msr_cpuid_state cpuid;	/* the VM's guest CPUID */
 	uint32_t flags;
 	bool raw_flags;
 	unsigned int nranges;
@@ -420,6 +428,7 @@ static void decode(struct mf_input *in, const uint8_t *data, size_t size)
 	fuzz_in_init(&d, data, size);
 	in->resident = fuzz_u8(&d) % nresidents;
 	fctl = fuzz_u8(&d);
+	in->cpuid = fctl & MF_CPUID_PRESENT ? MSR_CPUID_PRESENT : MSR_CPUID_ABSENT;
 	in->raw_flags = fctl & 0x80;
 	in->flags = in->raw_flags ? fuzz_u32(&d) :
 		    (fctl & 1 ? KVM_MSR_FILTER_DEFAULT_DENY : KVM_MSR_FILTER_DEFAULT_ALLOW);
@@ -491,7 +500,7 @@ static void encode_edge_probe(struct fuzz_out *o, bool write, uint8_t sel)
 	fuzz_put_u8(o, sel);
 }
 
-/* Header of an input; ranges and probes follow. */
+/* Header of an input; ranges and probes follow (mf_emit(): both CPUID states). */
 static void encode_head(struct fuzz_out *o, unsigned int resident, uint32_t flags,
 			unsigned int nranges, unsigned int nprobes)
 {
@@ -639,8 +648,9 @@ struct mf_vm {
 	uint64_t last_install_end;
 };
 
-static struct mf_vm (*vms)[2];	/* [MF_MAX_RESIDENTS], from mf_init() */
-static uint8_t vm_turn[MF_MAX_RESIDENTS];
+/* [MF_MAX_RESIDENTS][guest CPUID state][turn], from mf_init() */
+static struct mf_vm (*vms)[MSR_CPUID_STATES][2];
+static uint8_t vm_turn[MF_MAX_RESIDENTS][MSR_CPUID_STATES];
 static struct msr_host_info host;
 
 static void filter_sig(char *buf, size_t len, const char *what, enum msr_rule rule)
@@ -692,7 +702,8 @@ static uint64_t image_pages(void)
 	return (uint64_t)(_end - __executable_start) / getpagesize() + 1;
 }
 
-static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res)
+static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res,
+			 enum msr_cpuid_state cpuid)
 {
 	unsigned int i;
 	int rc;
@@ -700,6 +711,12 @@ static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res)
 	memset(vm, 0, sizeof(*vm));
 	guest_msr_vcpu_create_extra(&vm->g, image_pages());
 	vm->live = true;
+	/*
+	 * The library's vCPU is absent already; present must be set before
+	 * the probe and the model, which both see the CPUID KVM holds.
+	 */
+	if (cpuid != MSR_CPUID_ABSENT)
+		msr_guest_cpuid_set(vm->g.vcpu, cpuid);
 	guest_msr_prog_done_port(&vm->g, true);
 	msr_catalog_init(&vm->catalog);
 	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
@@ -707,21 +724,25 @@ static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res)
 	msr_vcpu_model_from_host(&vm->model, &host, vm->g.vcpu);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		msr_catalog_facts(&vm->catalog.entries[i], &vm->model, &vm->facts[i]);
+	/* The resident's install below may diverge: in this VM's setting. */
+	fuzz_set_case(&vm->model);
 	rc = __vm_enable_cap(vm->g.vm, KVM_CAP_X86_USER_SPACE_MSR, MF_EXIT_MASK);
 	FUZZ_HARNESS_ASSERT(!rc, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, %#x): %s",
 			    MF_EXIT_MASK, strerror(errno));
 	return install_resident(vm, res, "on a new VM");
 }
 
-/* The VM of this input: the resident's two VMs take turns. */
-static struct mf_vm *mf_vm_get(unsigned int resident)
+/* The VM of this input: the two VMs of its resident and CPUID state take turns. */
+static struct mf_vm *mf_vm_get(unsigned int resident, enum msr_cpuid_state cpuid)
 {
 	struct mf_vm *vm;
 
-	vm_turn[resident] ^= 1;
-	vm = &vms[resident][vm_turn[resident]];
-	if (!vm->live && !mf_vm_create(vm, &residents[resident]))
+	vm_turn[resident][cpuid] ^= 1;
+	vm = &vms[resident][cpuid][vm_turn[resident][cpuid]];
+	if (!vm->live && !mf_vm_create(vm, &residents[resident], cpuid))
 		return NULL;
+	/* Known divergences are matched in this VM's setting (guest CPUID...). */
+	fuzz_set_case(&vm->model);
 	return vm;
 }
 
@@ -1163,7 +1184,7 @@ static void mf_one(const uint8_t *data, size_t size)
 
 	decode(&cur_in, data, size);
 	res = &residents[cur_in.resident];
-	vm = mf_vm_get(cur_in.resident);
+	vm = mf_vm_get(cur_in.resident, cur_in.cpuid);
 	if (!vm)
 		return;
 	build_filter(&cur_in, &cur_filter);
@@ -1202,6 +1223,7 @@ static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 	static struct mf_filter f;
 	struct msr_model_filter_state *st = malloc(sizeof(*st));
 	struct msr_verdict v;
+	char cpuid[400];
 	unsigned int i;
 
 	decode(&in, data, size);
@@ -1209,6 +1231,8 @@ static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 	build_filter(&in, &f);
 	FUZZ_HARNESS_ASSERT(st, "out of memory");
 	*st = residents[in.resident].state;
+	msr_cpuid_state_describe(cpuid, sizeof(cpuid), in.cpuid);
+	fprintf(out, "    guest CPUID %s\n", cpuid);
 	fprintf(out, "    resident filter: %s (WRMSR of a catalog MSR other than an UNKNOWN one writes "
 		"its current value, not the input's)\n", residents[in.resident].spec->name);
 	fprintf(out, "    fuzzed filter: flags %#x%s, %u range%s\n", in.flags,
@@ -1254,6 +1278,17 @@ static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 
 /* ---- seeds -------------------------------------------------------------------- */
 
+/*
+ * Every seed in both guest CPUID states: as built (absent), and again with
+ * MF_CPUID_PRESENT in fctl as "<name>_cpuid" (the present state decides
+ * what the catalog's IBPB, FLUSH_L1D, ARCH_CAPABILITIES, TSC_AUX and EFER
+ * bits do, so what the probes of an allowed access see).
+ */
+static void mf_emit(struct fuzz_emit *e, const char *name, const struct fuzz_out *o)
+{
+	fuzz_emit_cpuid_states(e, name, o, 1, MF_CPUID_PRESENT);	/* byte 1: fctl */
+}
+
 static void seed_spec(struct fuzz_emit *e, const char *prefix, const struct msr_filter_spec *s,
 		      unsigned int resident, unsigned int k)
 {
@@ -1280,7 +1315,7 @@ static void seed_spec(struct fuzz_emit *e, const char *prefix, const struct msr_
 	}
 	encode_edge_probe(o, k & 1, (k % 8) << 5);
 	snprintf(name, sizeof(name), "%s_%s", prefix, s->name);
-	e->seed(e, name, o);
+	mf_emit(e, name, o);
 	free(o);
 }
 
@@ -1306,7 +1341,7 @@ static void seed_place(struct fuzz_emit *e, struct fuzz_out *o, unsigned int res
 	for (char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
 			*c = '_';
-	e->seed(e, name, o);
+	mf_emit(e, name, o);
 }
 
 static void mf_seeds(struct fuzz_emit *e)
@@ -1348,7 +1383,7 @@ static void mf_seeds(struct fuzz_emit *e)
 		encode_probe(o, false, 0x3, false, 0);
 		encode_probe(o, true, 0x3, false, 0);
 		snprintf(name, sizeof(name), "filter_flags_bit_%u", i);
-		e->seed(e, name, o);
+		mf_emit(e, name, o);
 
 		r.flags = 1u << i;
 		encode_head(o, i, 0, 1, 2);
@@ -1356,7 +1391,7 @@ static void mf_seeds(struct fuzz_emit *e)
 		encode_probe(o, false, 0x3, false, 0);
 		encode_probe(o, true, 0x3, false, 0);
 		snprintf(name, sizeof(name), "range_flags_bit_%u", i);
-		e->seed(e, name, o);
+		mf_emit(e, name, o);
 	}
 
 	/* 16 ranges, each denying one access to one UNKNOWN-ish index. */
@@ -1372,7 +1407,7 @@ static void mf_seeds(struct fuzz_emit *e)
 	}
 	for (i = 0; i < MF_MAX_PROBES; i++)
 		encode_probe(o, i & 1, 0x900 + i / 2, true, i);
-	e->seed(e, "sixteen_ranges", o);
+	mf_emit(e, "sixteen_ranges", o);
 
 	/* Every catalog MSR: denied by a range of its own, then read and written. */
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
@@ -1391,7 +1426,7 @@ static void mf_seeds(struct fuzz_emit *e)
 		snprintf(name, sizeof(name), "deny_%s", c->name);
 		for (char *p = name; *p; p++)
 			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
-		e->seed(e, name, o);
+		mf_emit(e, name, o);
 
 		/* The same accesses with the fuzzed filter rejected. */
 		encode_head(o, i, KVM_MSR_FILTER_DEFAULT_DENY, 0, 2);
@@ -1400,7 +1435,7 @@ static void mf_seeds(struct fuzz_emit *e)
 		snprintf(name, sizeof(name), "rejected_%s", c->name);
 		for (char *p = name; *p; p++)
 			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
-		e->seed(e, name, o);
+		mf_emit(e, name, o);
 	}
 	free(o);
 
@@ -1437,13 +1472,14 @@ static void mf_reset(void)
 
 static void mf_fini(void)
 {
-	unsigned int i, j;
+	unsigned int i, s, j;
 
 	if (!vms)
 		return;
 	for (i = 0; i < MF_MAX_RESIDENTS; i++)
-		for (j = 0; j < 2; j++)
-			mf_vm_discard(&vms[i][j]);
+		for (s = 0; s < MSR_CPUID_STATES; s++)
+			for (j = 0; j < 2; j++)
+				mf_vm_discard(&vms[i][s][j]);
 }
 
 const struct fuzz_target fuzz_target_msr_filter = {

@@ -10,14 +10,27 @@
  *
  *   input := call*                       (up to MI_MAX_CALLS, until the end)
  *   call  := u8 kind, body
- *     kind & 0x7f, mod 6: 0 vCPU GET, 1 vCPU SET, 2 system GET, 3 system SET,
+ *     kind & 0x3f, mod 6: 0 vCPU GET, 1 vCPU SET, 2 system GET, 3 system SET,
  *                         4 KVM_GET_MSR_INDEX_LIST,
  *                         5 KVM_GET_MSR_FEATURE_INDEX_LIST
  *                         (index list instead when KVM lacks
  *                         KVM_CAP_GET_MSR_FEATURES)
- *     kind & 0x80:        vCPU 1 (has run KVM_RUN once, so
- *                         msr_io_facts.vcpu_has_run) instead of vCPU 0 (never
- *                         ran); GET/SET on a vCPU only
+ *     kind & 0xc0:        the vCPU, GET/SET on a vCPU only (the system fd
+ *                         and the lists have no guest CPUID; the bits are
+ *                         ignored there).  kind & 0x80: one that has run
+ *                         KVM_RUN once (msr_io_facts.vcpu_has_run), else one
+ *                         that never ran; kind & 0x40: one whose guest CPUID
+ *                         (lib/msr_host.h) is present (the toggled features
+ *                         KVM supports), else absent (none: the same vCPU on
+ *                         every host).  vCPU number = (kind >> 7) |
+ *                         (kind & 0x40 ? 2 : 0): 0 absent, never ran;
+ *                         1 absent, has run; 2 present, never ran;
+ *                         3 present, has run.  Before the present bit
+ *                         existed the op was (kind & 0x7f) % 6: an input
+ *                         whose kinds have bit 6 clear (every saved
+ *                         regression) decodes to the same calls, on vCPUs
+ *                         0 and 1 (vCPU 1 then had the library's CPUID,
+ *                         KVM_GET_SUPPORTED_CPUID; now it is absent too).
  *   body of GET/SET := u8 size, [u8 or u32 by size], entry*
  *     size < 0xe0:        nmsrs = size & 0xf, that many entries follow
  *     0xe0..0xef:         nmsrs = 250 + (size & 0xf) (the MAX_IO_MSRS edge),
@@ -38,7 +51,9 @@
  * Typical input: 2-3 calls of up to 8 entries (20-80 bytes): 2-4 ioctls
  * (the calls, a read-back GET unless a GET of the input already read the
  * values back, a restoring SET if a value changed), no KVM_RUN.  The only
- * KVM_RUN is vCPU 1's, once per process.
+ * KVM_RUNs are vCPU 1's and vCPU 3's, once per process.  All four vCPUs
+ * are in one VM (the CPUID is per vCPU), created with it; an input uses
+ * only the vCPUs its calls name.
  *
  * Oracle.  Catalog MSRs (lib/msr_catalog.c) have curated facts plus values
  * probed once per process on each vCPU (lib/msr_probe.c) and tracked as the
@@ -101,6 +116,9 @@
 #define MI_NC_SLOTS	1024		/* cached facts of non-catalog indices */
 #define MI_LIST_SLACK	64		/* sentinel indices past the true count */
 #define MI_SENTINEL	0x5a5a5a5au
+#define MI_VCPUS	4		/* {absent, present} x {never ran, has run} */
+#define MI_KIND_PRESENT	0x40		/* kind: a vCPU with the guest CPUID present */
+#define MI_KIND_RAN	0x80		/* kind: a vCPU that has run */
 
 enum mi_kind {
 	MI_VCPU_GET,
@@ -124,7 +142,7 @@ struct mi_desc {
 
 struct mi_call {
 	uint8_t kind;			/* enum mi_kind */
-	uint8_t vcpu;			/* 0 never ran, 1 ran once */
+	uint8_t vcpu;			/* bit 0 ran once, bit 1 guest CPUID present */
 	uint8_t list_mode;
 	uint32_t nmsrs;			/* GET/SET; list: argument of list_mode */
 	uint8_t nent;
@@ -173,8 +191,8 @@ static void mi_decode(const uint8_t *data, size_t size, struct mi_input *inp)
 		struct mi_call *c = &inp->calls[inp->ncalls++];
 		uint8_t k = fuzz_u8(&in), s;
 
-		c->kind = (k & 0x7f) % MI_KINDS;
-		c->vcpu = k >> 7;
+		c->kind = (k & 0x3f) % MI_KINDS;
+		c->vcpu = (k & MI_KIND_RAN ? 1 : 0) | (k & MI_KIND_PRESENT ? 2 : 0);
 		c->list_mode = 0;
 		c->nent = 0;
 		s = fuzz_u8(&in);
@@ -227,8 +245,10 @@ static void mi_describe(const uint8_t *data, size_t size, FILE *out)
 			continue;
 		}
 		if (c->kind == MI_VCPU_GET || c->kind == MI_VCPU_SET)
-			fprintf(out, " on vCPU %u (%s)", c->vcpu,
-				c->vcpu ? "has run" : "never ran");
+			fprintf(out, " on vCPU %u (%s, guest CPUID %s)", c->vcpu,
+				c->vcpu & 1 ? "has run" : "never ran",
+				msr_cpuid_state_name(c->vcpu & 2 ? MSR_CPUID_PRESENT :
+						     MSR_CPUID_ABSENT));
 		fprintf(out, ", nmsrs %u, %u described entries%s\n", c->nmsrs, c->nent,
 			c->nent < c->nmsrs ? " (repeated)" : "");
 		for (j = 0; j < c->nent; j++) {
@@ -268,6 +288,7 @@ struct mi_nc {
 
 struct mi_vcpu {
 	struct guest_msr_vcpu g;
+	unsigned int id;		/* S.v[id]: bit 0 has_run, bit 1 present */
 	bool has_run;
 	struct msr_catalog cat;		/* probe.host_value: the model's current value */
 	uint64_t snap[MSR_CATALOG_SIZE];	/* values at creation */
@@ -290,7 +311,7 @@ struct mi_list {
 
 static struct {
 	bool ready;
-	struct mi_vcpu v[2];
+	struct mi_vcpu v[MI_VCPUS];
 	int kvm_fd;
 	bool features;
 	struct mi_nc sys_nc[MI_NC_SLOTS];
@@ -300,13 +321,16 @@ static struct {
 	__u32 kernel;		/* msr_io_facts.kernel */
 } S;
 
-/* The system fd's lookup context: vCPU 0's catalog (its system facts). */
+/*
+ * The system fd's lookup context: vCPU 0's catalog (its system facts; the
+ * system fd has no guest CPUID, and vCPU 0's is absent).
+ */
 struct mi_ctx {
 	struct mi_vcpu *v;
 	bool system;
 };
 
-static struct mi_ctx ctx_vcpu[2], ctx_sys;
+static struct mi_ctx ctx_vcpu[MI_VCPUS], ctx_sys;
 static uint64_t mi_probes;		/* ioctls spent probing facts */
 static uint64_t mi_stale;		/* probed facts KVM itself no longer answers */
 
@@ -468,12 +492,13 @@ static int fetch_list(unsigned long cmd, struct mi_list *l)
 	return 0;
 }
 
-static void vcpu_setup(struct mi_vcpu *v, bool has_run)
+static void vcpu_setup(struct mi_vcpu *v, unsigned int id)
 {
 	struct msr_host_info host;
 	unsigned int i;
 
-	v->has_run = has_run;
+	v->id = id;
+	v->has_run = id & 1;
 	v->fd = v->g.vcpu->fd;
 	msr_catalog_init(&v->cat);
 	msr_probe_catalog(&v->cat, v->g.vcpu);
@@ -512,6 +537,22 @@ static void mi_stats(void)
 		(unsigned long long)fuzz_stats.known, (unsigned long long)mi_stale);
 }
 
+/* The guest CPUID state of S.v[@id]. */
+static enum msr_cpuid_state vcpu_cpuid(unsigned int id)
+{
+	return id & 2 ? MSR_CPUID_PRESENT : MSR_CPUID_ABSENT;
+}
+
+static const char *vcpu_name(const struct mi_vcpu *v)
+{
+	static const char *const names[MI_VCPUS] = {
+		"vCPU 0 (never ran, guest CPUID absent)", "vCPU 1 (has run, guest CPUID absent)",
+		"vCPU 2 (never ran, guest CPUID present)", "vCPU 3 (has run, guest CPUID present)",
+	};
+
+	return names[v->id];
+}
+
 static void mi_create(void)
 {
 	struct kvm_regs regs;
@@ -529,30 +570,41 @@ static void mi_create(void)
 		FUZZ_HARNESS_ASSERT(!fetch_list(KVM_GET_MSR_FEATURE_INDEX_LIST, &S.lists[1]),
 				    "KVM_GET_MSR_FEATURE_INDEX_LIST size probe failed");
 
-	guest_msr_vcpu_create_extra(&S.v[0].g, image_pages());
+	/* Memory for the stacks of vCPUs 1-3 besides the image. */
+	guest_msr_vcpu_create_extra(&S.v[0].g, image_pages() + (MI_VCPUS - 1) * DEFAULT_STACK_PGS);
 	/*
-	 * vCPU 1 runs once: vCPU 0's empty program (vCPU 0 never runs), which
-	 * ends at the done port.  It shares the program (the VM is sized for
-	 * one vCPU's program).
+	 * vCPUs 1 and 3 run once: vCPU 0's empty program (vCPUs 0 and 2 never
+	 * run), which ends at the done port.  They share the program (the VM
+	 * is sized for one vCPU's program).  Each gets its guest CPUID before
+	 * that KVM_RUN and before the probe: vm_vcpu_add() gives the library's
+	 * (KVM_GET_SUPPORTED_CPUID, host dependent), so vCPU 1 is set absent
+	 * as explicitly as 2 and 3 are set present.
 	 */
 	vcpu_regs_get(S.v[0].g.vcpu, &regs);
-	S.v[1].g = S.v[0].g;
-	S.v[1].g.vcpu = vm_vcpu_add(S.v[0].g.vm, 1, guest_msr_interpreter);
-	suite_init_vcpu_exceptions(S.v[1].g.vcpu);
-	vcpu_args_set(S.v[1].g.vcpu, 1, regs.rdi);
 	guest_msr_prog_clear(&S.v[0].g);
 	guest_msr_prog_done_port(&S.v[0].g, true);
-	run = S.v[1].g.vcpu->run;
-	r = fuzz_vcpu_run(S.v[1].g.vcpu);
-	FUZZ_HARNESS_ASSERT(!r && run->exit_reason == KVM_EXIT_IO &&
-			    run->io.port == GUEST_MSR_DONE_PORT,
-			    "vCPU 1's only KVM_RUN: r %d errno %d exit %u port %#x", r, errno,
-			    run->exit_reason, run->io.port);
+	for (i = 1; i < MI_VCPUS; i++) {
+		struct kvm_vcpu *vcpu = vm_vcpu_add(S.v[0].g.vm, i, guest_msr_interpreter);
 
-	for (i = 0; i < 2; i++) {
+		S.v[i].g = S.v[0].g;
+		S.v[i].g.vcpu = vcpu;
+		msr_guest_cpuid_set(vcpu, vcpu_cpuid(i));
+		suite_init_vcpu_exceptions(vcpu);
+		vcpu_args_set(vcpu, 1, regs.rdi);
+		if (!(i & 1))
+			continue;
+		run = vcpu->run;
+		r = fuzz_vcpu_run(vcpu);
+		FUZZ_HARNESS_ASSERT(!r && run->exit_reason == KVM_EXIT_IO &&
+				    run->io.port == GUEST_MSR_DONE_PORT,
+				    "vCPU %u's only KVM_RUN: r %d errno %d exit %u port %#x", i, r,
+				    errno, run->exit_reason, run->io.port);
+	}
+
+	for (i = 0; i < MI_VCPUS; i++) {
 		struct mi_vcpu *v = &S.v[i];
 
-		vcpu_setup(v, i == 1);
+		vcpu_setup(v, i);
 		v->io = (struct msr_io_facts){
 			.lookup = mi_lookup, .ctx = &ctx_vcpu[i],
 			.ignore_msrs = v->model.ignore_msrs, .vcpu_has_run = v->has_run,
@@ -673,7 +725,7 @@ static bool run_batch(const struct mi_call *c)
 	enum msr_io_op op = (c->kind == MI_VCPU_GET || c->kind == MI_SYS_GET) ?
 			    MSR_IO_GET : MSR_IO_SET;
 	bool system = scope == MSR_SCOPE_SYSTEM;
-	struct mi_vcpu *v = &S.v[system ? 0 : c->vcpu];
+	struct mi_vcpu *v = &S.v[system ? 0 : c->vcpu];	/* system: the absent model */
 	const struct mi_ctx *ctx = system ? &ctx_sys : &ctx_vcpu[c->vcpu];
 	const struct msr_io_facts *io = system ? &S.sys_io : &v->io;
 	unsigned long cmd = op == MSR_IO_GET ? KVM_GET_MSRS : KVM_SET_MSRS;
@@ -772,9 +824,8 @@ static bool run_batch(const struct mi_call *c)
 				    "%s of %u entries on %s: returned %d, expected %d "
 				    "(rule %s: %s); entry %d %s %s",
 				    mi_kind_names[c->kind], c->nmsrs,
-				    system ? "the system fd" : v->has_run ? "vCPU 1 (has run)" :
-				    "vCPU 0 (never ran)", ret, exp.ret, msr_rule_name(exp.rule),
-				    msr_rule_citation(exp.rule), k, s1,
+				    system ? "the system fd" : vcpu_name(v), ret, exp.ret,
+				    msr_rule_name(exp.rule), msr_rule_citation(exp.rule), k, s1,
 				    ret > k ? "succeeded in KVM" : "failed in KVM")) {
 			if (!system)
 				all_dirty(v);
@@ -812,8 +863,7 @@ static bool run_batch(const struct mi_call *c)
 				    "%s of %u entries on %s returned %d: entry %u after the call "
 				    "%s, expected %s (%s; the model stopped at %d, rule %s)",
 				    mi_kind_names[c->kind], c->nmsrs,
-				    system ? "the system fd" : v->has_run ? "vCPU 1 (has run)" :
-				    "vCPU 0 (never ran)", ret, i, s1, s2,
+				    system ? "the system fd" : vcpu_name(v), ret, i, s1, s2,
 				    (int)i < exp.ret ? "processed" :
 				    (int)i == exp.stopped_at ? "the failing entry" :
 				    "not processed",
@@ -833,7 +883,7 @@ static bool run_batch(const struct mi_call *c)
 	if (exp.stopped_at >= 0 && exp.stopped_at < (int)n_fill)
 		k = cat_pos(b_in.e[exp.stopped_at].index);
 	fb(fuzz_key(0x10 + scope * 2 + op, exp.rule,
-		    (k < 0 ? 0x100 + k : k) | (ret < 0 ? -ret << 9 : 0), v->has_run));
+		    (k < 0 ? 0x100 + k : k) | (ret < 0 ? -ret << 9 : 0), v->id));
 
 	/* GET: read back right here.  SET: what each processed entry stored. */
 	for (k = 0; k < exp.ret && !system; k++) {
@@ -852,7 +902,7 @@ static bool run_batch(const struct mi_call *c)
 		ev = msr_model_host_access(io, scope, op, e->index, e->data);
 		FUZZ_HARNESS_ASSERT(ev.ok, "entry %d: the batch model processed it, the entry "
 				    "model refuses it (rule %s)", k, msr_rule_name(ev.rule));
-		fb(fuzz_key(0x20 + op, ev.rule, p, v->has_run));
+		fb(fuzz_key(0x20 + op, ev.rule, p, v->id));
 		if (ev.rule != MSR_RULE_IO_ENTRY_OK)
 			continue;
 		ce = &v->cat.entries[p];
@@ -962,9 +1012,9 @@ static bool readback(struct mi_vcpu *v)
 		entry_str(s1, sizeof(s1), &b_got.e[i]);
 		entry_str(s2, sizeof(s2), &b_want.e[i]);
 		if (fuzz_divergence(fuzz_sig(sig, sizeof(sig), b_in.e[i].index, "set", "readback"),
-				    "KVM_GET_MSRS after this input's KVM_SET_MSRS on vCPU %d: "
+				    "KVM_GET_MSRS after this input's KVM_SET_MSRS on %s: "
 				    "returned %d (expected %d), entry %u %s, expected %s (the "
-				    "value the model says the SET stored)", v->has_run, ret,
+				    "value the model says the SET stored)", vcpu_name(v), ret,
 				    exp.ret, i, s1, s2)) {
 			all_dirty(v);
 			return false;
@@ -995,8 +1045,8 @@ static bool restore(struct mi_vcpu *v)
 	ret = ioctl(v->fd, KVM_SET_MSRS, &b_in);
 	if (ret == (int)n)
 		return true;
-	fprintf(stderr, "# msrs_ioctl: restoring %u MSRs of vCPU %d stopped at entry %d "
-		"(%#x := %#llx): recreating the VM\n", n, v->has_run, ret,
+	fprintf(stderr, "# msrs_ioctl: restoring %u MSRs of %s stopped at entry %d "
+		"(%#x := %#llx): recreating the VM\n", n, vcpu_name(v), ret,
 		ret >= 0 && ret < (int)n ? b_in.e[ret].index : 0,
 		ret >= 0 && ret < (int)n ? (unsigned long long)b_in.e[ret].data : 0ull);
 	return false;
@@ -1014,17 +1064,26 @@ static void mi_one(const uint8_t *data, size_t size)
 	mi_decode(data, size, &inp);
 	for (i = 0; go && i < inp.ncalls; i++) {
 		const struct mi_call *c = &inp.calls[i];
+		bool vcpu = c->kind == MI_VCPU_GET || c->kind == MI_VCPU_SET;
 
+		/*
+		 * Known divergences are matched in the setting of the vCPU the
+		 * call is on (guest CPUID...); the system fd and the lists have
+		 * no guest CPUID: vCPU 0's, absent.
+		 */
+		fuzz_set_case(&S.v[vcpu ? c->vcpu : 0].model);
 		if (c->kind == MI_INDEX_LIST || c->kind == MI_FEATURE_LIST)
 			go = run_list(c);
 		else
 			go = run_batch(c);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < MI_VCPUS; i++) {
 		struct mi_vcpu *v = &S.v[i];
 
-		if (go && v->any_readback)
+		if (go && v->any_readback) {
+			fuzz_set_case(&v->model);
 			go = readback(v);
+		}
 		memset(v->readback, 0, sizeof(v->readback));
 		v->any_readback = false;
 		if (v->any_dirty && !restore(v))
@@ -1054,10 +1113,16 @@ static void put_entry(struct fuzz_out *o, uint8_t isel, uint8_t vsel, uint32_t i
 		fuzz_put_u32(o, rsv);
 }
 
-/* A small call: nmsrs = n (< 16) described entries follow. */
-static void put_call(struct fuzz_out *o, enum mi_kind kind, int vcpu, unsigned int n)
+/* The kind byte of @kind on vCPU @vcpu (0-3; ignored by the system fd). */
+static uint8_t kind_byte(enum mi_kind kind, unsigned int vcpu)
 {
-	fuzz_put_u8(o, kind | (vcpu ? 0x80 : 0));
+	return kind | (vcpu & 1 ? MI_KIND_RAN : 0) | (vcpu & 2 ? MI_KIND_PRESENT : 0);
+}
+
+/* A small call: nmsrs = n (< 16) described entries follow. */
+static void put_call(struct fuzz_out *o, enum mi_kind kind, unsigned int vcpu, unsigned int n)
+{
+	fuzz_put_u8(o, kind_byte(kind, vcpu));
 	fuzz_put_u8(o, n);
 }
 
@@ -1086,8 +1151,9 @@ static void mi_seeds(struct fuzz_emit *e)
 	unsigned int i, j, vcpu, pos;
 	uint8_t b;
 
+	/* Each vCPU: both guest CPUID states, never ran and has run. */
 	o.n = 0;
-	for (vcpu = 0; vcpu < 2; vcpu++) {
+	for (vcpu = 0; vcpu < MI_VCPUS; vcpu++) {
 		/* Every catalog MSR read with garbage pre-filled, then written back. */
 		for (j = 0; j < MSR_CATALOG_SIZE; j += 11) {
 			put_call(&o, MI_VCPU_GET, vcpu, 11);
@@ -1146,20 +1212,23 @@ static void mi_seeds(struct fuzz_emit *e)
 			emit(e, name, &o);
 		}
 	}
-	/* The immutability rule: feature MSRs on the vCPU that has run. */
+	/* The immutability rule: feature MSRs on the vCPUs that have run. */
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
 		if (!(msr_catalog_table[i].flags & MSR_CAT_F_FEATURE))
 			continue;
-		put_call(&o, MI_VCPU_SET, 1, 2);
-		put_entry(&o, MI_IDX_CATALOG, MI_VAL_CURRENT, i, 0, false, 0);
-		put_entry(&o, MI_IDX_CATALOG, MI_VAL_FLIP, i, 1ull << 32, false, 0);
-		snprintf(name, sizeof(name), "immutable_%u", i);
-		emit(e, name, &o);
+		for (vcpu = 1; vcpu < MI_VCPUS; vcpu += 2) {
+			put_call(&o, MI_VCPU_SET, vcpu, 2);
+			put_entry(&o, MI_IDX_CATALOG, MI_VAL_CURRENT, i, 0, false, 0);
+			put_entry(&o, MI_IDX_CATALOG, MI_VAL_FLIP, i, 1ull << 32, false, 0);
+			snprintf(name, sizeof(name), "immutable_%u%s", i,
+				 vcpu == 1 ? "" : "_vcpu3");
+			emit(e, name, &o);
+		}
 	}
 	/* The MAX_IO_MSRS edge and huge sizes. */
 	for (i = 0; i < ARRAY_SIZE(big); i++) {
-		for (vcpu = 0; vcpu < 3; vcpu++) {
-			fuzz_put_u8(&o, vcpu == 2 ? MI_SYS_GET : MI_VCPU_GET | (vcpu ? 0x80 : 0));
+		for (vcpu = 0; vcpu <= MI_VCPUS; vcpu++) {	/* MI_VCPUS: the system fd */
+			fuzz_put_u8(&o, vcpu == MI_VCPUS ? MI_SYS_GET : kind_byte(MI_VCPU_GET, vcpu));
 			if (big[i].nmsrs >= 250 && big[i].nmsrs < 266) {
 				fuzz_put_u8(&o, 0xe0 | (big[i].nmsrs - 250));
 			} else {
@@ -1205,26 +1274,34 @@ static void mi_seeds(struct fuzz_emit *e)
 		snprintf(name, sizeof(name), "%s_huge", ln);
 		emit(e, name, &o);
 	}
-	/* A typical input: a SET of 3 and a GET of 4, one raw index. */
-	put_call(&o, MI_VCPU_SET, 0, 3);
-	put_entry(&o, MI_IDX_CATALOG, MI_VAL_FLIP, cat_pos(MSR_CAT_EFER), MSR_CAT_EFER_SCE,
-		  false, 0);
-	put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_TSC_AUX), 0x12345678, true, 7);
-	put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_LSTAR), 0xffff800000001000ull,
-		  false, 0);
-	put_call(&o, MI_VCPU_GET, 0, 4);
-	put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_EFER), ~0ull, false, 0);
-	put_entry(&o, MI_IDX_RAW, MI_VAL_RAW, 0x10, ~0ull, false, 0);
-	put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_TSC_AUX), ~0ull, false, 0);
-	put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_LSTAR), ~0ull, false, 0);
-	emit(e, "typical", &o);
+	/* A typical input: a SET of 3 and a GET of 4, one raw index (vCPU 0, then 2). */
+	for (vcpu = 0; vcpu < MI_VCPUS; vcpu += 2) {
+		put_call(&o, MI_VCPU_SET, vcpu, 3);
+		put_entry(&o, MI_IDX_CATALOG, MI_VAL_FLIP, cat_pos(MSR_CAT_EFER),
+			  MSR_CAT_EFER_SCE, false, 0);
+		put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_TSC_AUX), 0x12345678,
+			  true, 7);
+		put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_LSTAR),
+			  0xffff800000001000ull, false, 0);
+		put_call(&o, MI_VCPU_GET, vcpu, 4);
+		put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_EFER), ~0ull, false, 0);
+		put_entry(&o, MI_IDX_RAW, MI_VAL_RAW, 0x10, ~0ull, false, 0);
+		put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_TSC_AUX), ~0ull, false,
+			  0);
+		put_entry(&o, MI_IDX_CATALOG, MI_VAL_RAW, cat_pos(MSR_CAT_LSTAR), ~0ull, false, 0);
+		emit(e, vcpu ? "typical_vcpu2" : "typical", &o);
+	}
 
 	fuzz_emit_catalog_tokens(e);
 	for (b = 0; b < MI_KINDS; b++) {
-		uint8_t k = b | 0x80;
+		static const char *const suffix[MI_VCPUS] = { "", "_ran", "_cpuid", "_ran_cpuid" };
 
-		snprintf(name, sizeof(name), "kind_%u_ran", b);
-		e->token(e, name, &k, 1);
+		for (vcpu = 1; vcpu < MI_VCPUS; vcpu++) {
+			uint8_t k = kind_byte(b, vcpu);
+
+			snprintf(name, sizeof(name), "kind_%u%s", b, suffix[vcpu]);
+			e->token(e, name, &k, 1);
+		}
 	}
 }
 
