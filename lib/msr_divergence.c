@@ -375,26 +375,47 @@ int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div
 	return id;
 }
 
-bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
-		    const char *source, __u32 index, const char *op, const char *check,
-		    const char *fmt, ...)
+static bool vexpect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
+		    const char *sig, const char *fmt, va_list ap)
 {
-	char sig[MSR_SIG_LEN], msg[1024];
-	va_list ap;
-	int id;
+	char msg[1024];
+	int id = msr_div_check(t, sig, c, !ok);
 
-	msr_div_sig(sig, sizeof(sig), source, index, op, check, MSR_RULE_NONE);
-	id = msr_div_check(t, sig, c, !ok);
 	if (ok)
 		return true;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	fflush(stdout);
 	fprintf(stderr, "# %s\n#   signature: %s%s%s\n", msg, sig,
 		id >= 0 ? ": known divergence, " : " (no baseline entry covers it)",
 		id >= 0 ? msr_baseline_get()->e[id].where : "");
 	return false;
+}
+
+bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
+		    const char *source, __u32 index, const char *op, const char *check,
+		    const char *fmt, ...)
+{
+	char sig[MSR_SIG_LEN];
+	va_list ap;
+	bool r;
+
+	msr_div_sig(sig, sizeof(sig), source, index, op, check, MSR_RULE_NONE);
+	va_start(ap, fmt);
+	r = vexpect(t, c, ok, sig, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+bool msr_div_expect_sig(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
+			const char *sig, const char *fmt, ...)
+{
+	va_list ap;
+	bool r;
+
+	va_start(ap, fmt);
+	r = vexpect(t, c, ok, sig, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void msr_div_fail_unnamed(struct msr_div_tally *t)

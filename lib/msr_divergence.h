@@ -158,6 +158,9 @@ int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div
 bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
 		    const char *source, __u32 index, const char *op, const char *check,
 		    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+/* The same for a signature composed by the caller ("<source>.none.filter.errno"). */
+bool msr_div_expect_sig(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
+			const char *sig, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A failure that no signature names (a harness-level check): unmatched. */
 void msr_div_fail_unnamed(struct msr_div_tally *t);
 void msr_div_tally_add(struct msr_div_tally *to, const struct msr_div_tally *from);

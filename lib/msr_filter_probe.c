@@ -3,11 +3,17 @@
 #include <string.h>
 
 #include "msr_filter_probe.h"
+#include "msr_host.h"
 #include "msr_names.h"
 #include "suite.h"
 
+struct msr_div_tally msr_filter_probe_tally;
+static struct msr_div_case probe_case;
+
 void msr_filter_probe_vcpu_create(struct guest_msr_vcpu *g)
 {
+	struct msr_host_info host;
+	struct msr_vcpu_model m;
 	unsigned int i;
 
 	/* The probes rely on the catalog: UNKNOWN indices, EFER only read. */
@@ -19,6 +25,9 @@ void msr_filter_probe_vcpu_create(struct guest_msr_vcpu *g)
 	}
 	guest_msr_vcpu_create(g);
 	vm_enable_cap(g->vm, KVM_CAP_X86_USER_SPACE_MSR, MSR_FILTER_PROBE_MASK);
+	msr_host_info_get(&host);
+	msr_vcpu_model_from_host(&m, &host, g->vcpu);
+	msr_div_case_of(&probe_case, &m);
 }
 
 static void record_exit(struct kvm_run *run, uint32_t op, void *ctx)
@@ -62,12 +71,11 @@ unsigned int msr_filter_probe_check(const struct msr_model_filter_state *s,
 		const struct msr_filter_probe *p = &msr_filter_probes[i];
 		uint32_t want = msr_filter_probe_expected(s, i);
 
-		if (log->reason[i] == want)
-			continue;
-		bad++;
-		suite_report(NULL, "%s: guest %s %s (%#x): expected msr.reason %u, got %u (0: no exit)",
-			     what, p->write ? "WRMSR" : "RDMSR", msr_name(p->index), p->index,
-			     want, log->reason[i]);
+		bad += !msr_div_expect(&msr_filter_probe_tally, &probe_case, log->reason[i] == want,
+				       "filter_probe", p->index, p->write ? "wrmsr" : "rdmsr", "reason",
+				       "%s: guest %s %s (%#x): expected msr.reason %u, got %u (0: no exit)",
+				       what, p->write ? "WRMSR" : "RDMSR", msr_name(p->index), p->index,
+				       want, log->reason[i]);
 	}
 	return bad;
 }
@@ -85,12 +93,12 @@ unsigned int msr_filter_install_and_probe(struct guest_msr_vcpu *g,
 
 	*want = msr_model_filter_install(s, f, mem);
 	err = __vm_ioctl(g->vm, KVM_X86_SET_MSR_FILTER, f) ? errno : 0;
-	if (err != want->err) {
-		bad++;
-		suite_report(NULL, "%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s, range %d), got %s",
-			     what, want->err ? strerror(want->err) : "success",
-			     msr_rule_name(want->rule), want->range, err ? strerror(err) : "success");
-	}
+	bad += !msr_div_expect_sig(&msr_filter_probe_tally, &probe_case, err == want->err,
+				   "filter_probe.none.filter.errno",
+				   "%s: KVM_X86_SET_MSR_FILTER expected %s (rule %s, range %d), got %s",
+				   what, want->err ? strerror(want->err) : "success",
+				   msr_rule_name(want->rule), want->range,
+				   err ? strerror(err) : "success");
 	snprintf(after, sizeof(after), "after %s (%s)", what,
 		 want->err ? "rejected: the previous filter must stay" : "accepted");
 	msr_filter_probe_run(g, &log);

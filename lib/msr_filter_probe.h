@@ -10,6 +10,7 @@
 
 #include "msr_catalog.h"
 #include "msr_filter_specs.h"
+#include "msr_divergence.h"
 #include "msr_guest.h"
 #include "msr_model.h"
 
@@ -28,8 +29,15 @@ void msr_filter_probe_run(struct guest_msr_vcpu *g, struct msr_probe_log *log);
 uint32_t msr_filter_probe_expected(const struct msr_model_filter_state *s, unsigned int i);
 
 /*
- * Compare @log with the model's @s; report every mismatch (suite_report(),
- * prefixed with @what).  Returns the mismatches.
+ * Every check of this process's probes, named filter_probe.<msr>.<op>.reason
+ * and filter_probe.none.filter.errno (lib/msr_divergence.h); a test prints
+ * it at the end of each subtest.
+ */
+extern struct msr_div_tally msr_filter_probe_tally;
+
+/*
+ * Compare @log with the model's @s; report every mismatch (prefixed with
+ * @what, with its signature).  Returns the mismatches.
  */
 unsigned int msr_filter_probe_check(const struct msr_model_filter_state *s,
 				    const struct msr_probe_log *log, const char *what);

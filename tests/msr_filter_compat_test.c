@@ -147,6 +147,7 @@ TEST(same_effect_as_64bit)
 			SKIP(return, "the backend cannot run %s's real-mode guest", HELPER);
 		bad += r;
 	}
+	msr_div_tally_print(&msr_filter_probe_tally, "global.same_effect_as_64bit", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches; rerun: %s -r global.same_effect_as_64bit",
 				 bad, "msr_filter_compat_test");
 }

@@ -189,6 +189,7 @@ TEST(set_msr_filter_validation)
 			install_baseline(&g, &state);
 	}
 	guest_msr_vcpu_free(&g);
+	msr_div_tally_print(&msr_filter_probe_tally, "global.set_msr_filter_validation", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches in %u calls; rerun: msr_filter_validation_test -r global.set_msr_filter_validation",
 				 bad, n);
 }
@@ -222,6 +223,7 @@ TEST(set_msr_filter_semantics)
 		bad += msr_filter_install_and_probe(&g, &state, &f, &mem, s->name, &want);
 	}
 	guest_msr_vcpu_free(&g);
+	msr_div_tally_print(&msr_filter_probe_tally, "global.set_msr_filter_semantics", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches; rerun: msr_filter_validation_test -r global.set_msr_filter_semantics",
 				 bad);
 }
