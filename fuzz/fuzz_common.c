@@ -180,18 +180,6 @@ void fuzz_set_case(const struct msr_vcpu_model *m)
 	msr_div_case_of(&cur_case, m);
 }
 
-static void default_case(void)
-{
-	struct msr_vcpu_model m;
-	struct msr_host_info h;
-
-	msr_host_info_get(&h);
-	msr_vcpu_model_init(&m, h.vendor);
-	m.host_features = msr_host_features();
-	m.kernel = msr_host_kernel();
-	fuzz_set_case(&m);
-}
-
 static bool strict(void)
 {
 	const char *s = getenv("MSR_FUZZ_STRICT");
@@ -654,7 +642,7 @@ void fuzz_init(const struct fuzz_target *t)
 		exit(FUZZ_EXIT_SKIP);
 	}
 	close(fd);
-	default_case();
+	msr_div_case_host(&cur_case);
 	if (msr_baseline_get()->n && !fuzz_replay_mode && !strict())
 		fprintf(stderr, "# msr fuzz %s: %u known divergences of this backend from %s\n",
 			t->name, msr_baseline_get()->n, msr_baseline_get()->files);

@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "msr_divergence.h"
 #include "msr_host.h"
 #include "msr_probe.h"
 
@@ -323,6 +324,18 @@ int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *
 			m->guest_features, m->host_features, (unsigned long long)m->efer,
 			m->x2apic_mode ? "x2APIC" : "xAPIC", m->va_bits, m->ignore_msrs,
 			m->kernel >> 16, (m->kernel >> 8) & 0xff);
+}
+
+void msr_div_case_host(struct msr_div_case *c)
+{
+	struct msr_vcpu_model m;
+	struct msr_host_info h;
+
+	msr_host_info_get(&h);
+	msr_vcpu_model_init(&m, h.vendor);
+	m.host_features = msr_host_features();
+	m.kernel = msr_host_kernel();
+	msr_div_case_of(c, &m);
 }
 
 __u32 msr_host_kernel(void)

@@ -85,6 +85,14 @@ __u32 msr_host_kernel(void);
  */
 bool msr_host_kernel_before(unsigned int maj, unsigned int min);
 
+/*
+ * The setting of a check that involves no vCPU (a VM ioctl, the system
+ * fd), for the baseline: this host's vendor, CPU features and kernel, a
+ * guest with the absent CPUID state.
+ */
+struct msr_div_case;
+void msr_div_case_host(struct msr_div_case *c);
+
 /* One line saying where each input came from, for the test log. */
 int msr_vcpu_model_describe(char *buf, size_t len, const struct msr_vcpu_model *m,
 			    const struct msr_host_info *h);

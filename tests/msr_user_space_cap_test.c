@@ -9,7 +9,12 @@
 #include <string.h>
 
 #include "suite_test.h"
+#include "msr_divergence.h"
+#include "msr_host.h"
 #include "msr_model.h"
+
+/* Every check: cap.none.enable_cap.errno (lib/msr_divergence.h). */
+static struct msr_div_tally tally;
 
 struct cap_case {
 	uint64_t args0;
@@ -28,27 +33,28 @@ static int enable_cap(struct kvm_vm *vm, const struct cap_case *c)
 	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? errno : 0;
 }
 
-static unsigned int check_cases(struct __test_metadata *_metadata,
-				const struct cap_case *cases, unsigned int n)
+static unsigned int check_cases(const char *subtest, const struct cap_case *cases,
+				unsigned int n)
 {
 	struct kvm_vm *vm = vm_create_barebones();
 	unsigned int i, bad = 0;
+	struct msr_div_case c;
 
+	msr_div_case_host(&c);
 	for (i = 0; i < n; i++) {
 		struct msr_verdict want = msr_model_cap_user_space_msr(cases[i].args0,
 								      cases[i].flags);
 		int err = enable_cap(vm, &cases[i]);
 
-		if (err == want.err)
-			continue;
-		bad++;
-		TH_LOG("KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, args[0] = %#llx, flags = %#x): "
-		       "expected %s, got %s (rule %s)",
-		       (unsigned long long)cases[i].args0, cases[i].flags,
-		       want.err ? strerror(want.err) : "success", err ? strerror(err) : "success",
-		       msr_rule_name(want.rule));
+		bad += !msr_div_expect_sig(&tally, &c, err == want.err, "cap.none.enable_cap.errno",
+					   "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, args[0] = %#llx, "
+					   "flags = %#x): expected %s, got %s (rule %s)",
+					   (unsigned long long)cases[i].args0, cases[i].flags,
+					   want.err ? strerror(want.err) : "success",
+					   err ? strerror(err) : "success", msr_rule_name(want.rule));
 	}
 	kvm_vm_free(vm);
+	msr_div_tally_print(&tally, subtest, stderr);
 	return bad;
 }
 
@@ -64,7 +70,7 @@ TEST(mask_bits)
 	cases[n++] = (struct cap_case){ .args0 = KVM_MSR_EXIT_REASON_VALID_MASK };
 	cases[n++] = (struct cap_case){ .args0 = KVM_MSR_EXIT_REASON_VALID_MASK | (1ull << 3) };
 	cases[n++] = (struct cap_case){ .args0 = ~0ull };
-	EXPECT_EQ(0, check_cases(_metadata, cases, n));
+	EXPECT_EQ(0, check_cases("global.mask_bits", cases, n));
 }
 
 TEST(flags_bits)
@@ -76,7 +82,7 @@ TEST(flags_bits)
 	for (bit = 0; bit < 32; bit++)
 		cases[n++] = (struct cap_case){ .args0 = KVM_MSR_EXIT_REASON_UNKNOWN,
 						 .flags = 1u << bit };
-	EXPECT_EQ(0, check_cases(_metadata, cases, n));
+	EXPECT_EQ(0, check_cases("global.flags_bits", cases, n));
 }
 
 /* The mask may be changed any number of times (api.rst 7.21). */
@@ -91,7 +97,7 @@ TEST(mask_changes)
 	};
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_X86_USER_SPACE_MSR));
-	EXPECT_EQ(0, check_cases(_metadata, seq, ARRAY_SIZE(seq)));
+	EXPECT_EQ(0, check_cases("global.mask_changes", seq, ARRAY_SIZE(seq)));
 }
 
 SUITE_HARNESS_MAIN
