@@ -13,6 +13,7 @@
 
 #include "suite_test.h"
 #include "msr_catalog.h"
+#include "msr_divergence.h"
 #include "msr_guest.h"
 #include "msr_host.h"
 #include "msr_model.h"
@@ -27,7 +28,11 @@ struct ucode_env {
 	struct msr_host_info host;
 	bool has_run;
 	uint64_t cur;			/* what the model says the MSR holds */
+	struct msr_div_case c;		/* the setting, for the baseline */
 };
+
+/* Every check: ucode.msr_ia32_ucode_rev.<op>.<check> (lib/msr_divergence.h). */
+static struct msr_div_tally tally;
 
 static void env_init(struct ucode_env *e)
 {
@@ -38,6 +43,7 @@ static void env_init(struct ucode_env *e)
 	msr_vcpu_model_from_host(&e->model, &e->host, e->g.vcpu);
 	e->has_run = false;
 	e->cur = msr_catalog_find(&e->catalog, UCODE)->probe.host_value;
+	msr_div_case_of(&e->c, &e->model);
 }
 
 /* Host KVM_SET_MSRS of @value, checked against the model. */
@@ -49,11 +55,10 @@ static unsigned int host_set(struct ucode_env *e, uint64_t value, const char *wh
 
 	if (!want.err)
 		e->cur = value;
-	if (r == (want.err ? 0 : 1))
-		return 0;
-	suite_report(NULL, "%s: KVM_SET_MSRS of MSR_IA32_UCODE_REV = %#llx returned %d, expected %d (rule %s)",
-		     when, (unsigned long long)value, r, want.err ? 0 : 1, msr_rule_name(want.rule));
-	return 1;
+	return !msr_div_expect(&tally, &e->c, r == (want.err ? 0 : 1), "ucode", UCODE, "set", "count",
+			       "%s: KVM_SET_MSRS of MSR_IA32_UCODE_REV = %#llx returned %d, expected %d (rule %s)",
+			       when, (unsigned long long)value, r, want.err ? 0 : 1,
+			       msr_rule_name(want.rule));
 }
 
 /*
@@ -92,20 +97,18 @@ static unsigned int guest_read(struct ucode_env *e, const char *when)
 					      op->value);
 		if (write && want.stored)
 			e->cur = want.data;
-		if (r->vector == want.vector && (write || r->value == want.data))
-			continue;
-		bad++;
-		suite_report(NULL, "%s: guest %s of MSR_IA32_UCODE_REV (op %u): vector %u value %#llx, expected vector %u value %#llx (rule %s)",
-			     when, guest_msr_op_kind_str(op->kind), i, r->vector,
-			     (unsigned long long)r->value, want.vector,
-			     (unsigned long long)want.data, msr_rule_name(want.rule));
+		bad += !msr_div_expect(&tally, &e->c,
+				       r->vector == want.vector && (write || r->value == want.data),
+				       "ucode", UCODE, write ? "wrmsr" : "rdmsr", "guest_result",
+				       "%s: guest %s of MSR_IA32_UCODE_REV (op %u): vector %u value %#llx, expected vector %u value %#llx (rule %s)",
+				       when, guest_msr_op_kind_str(op->kind), i, r->vector,
+				       (unsigned long long)r->value, want.vector,
+				       (unsigned long long)want.data, msr_rule_name(want.rule));
 	}
 	msr_ioctl_one(e->g.vcpu->fd, KVM_GET_MSRS, UCODE, &host);
-	if (host != e->cur) {
-		bad++;
-		suite_report(NULL, "%s: after the guest's WRMSR, KVM_GET_MSRS reads %#llx, expected %#llx",
-			     when, (unsigned long long)host, (unsigned long long)e->cur);
-	}
+	bad += !msr_div_expect(&tally, &e->c, host == e->cur, "ucode", UCODE, "wrmsr", "readback",
+			       "%s: after the guest's WRMSR, KVM_GET_MSRS reads %#llx, expected %#llx",
+			       when, (unsigned long long)host, (unsigned long long)e->cur);
 	return bad;
 }
 
@@ -120,6 +123,7 @@ TEST(userspace_sets_what_the_guest_sees)
 	bad += host_set(&e, msr_model_ucode_encode(e.model.vendor, 0xabcdef01), "after KVM_RUN");
 	bad += guest_read(&e, "after the update");
 	guest_msr_vcpu_free(&e.g);
+	msr_div_tally_print(&tally, "global.userspace_sets_what_the_guest_sees", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches (vendor %s); rerun: msr_ucode_rev_test -r global.userspace_sets_what_the_guest_sees",
 				 bad, e.host.vendor_source);
 }
@@ -143,8 +147,11 @@ TEST(migration_keeps_the_revision)
 	env_init(&dst);
 	bad += host_set(&dst, saved, "restore into a new VM");
 	bad += guest_read(&dst, "destination");
-	EXPECT_EQ(saved, dst.cur);
+	bad += !msr_div_expect(&tally, &dst.c, saved == dst.cur, "ucode", UCODE, "set", "migrated",
+			       "restored revision: the destination holds %#llx, the source saved %#llx",
+			       (unsigned long long)dst.cur, (unsigned long long)saved);
 	guest_msr_vcpu_free(&dst.g);
+	msr_div_tally_print(&tally, "global.migration_keeps_the_revision", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u mismatches; rerun: msr_ucode_rev_test -r global.migration_keeps_the_revision",
 				 bad);
 }
@@ -170,8 +177,10 @@ TEST(system_value_is_the_host_revision)
 	struct msr_ucode_facts u = { 0 };
 	struct msr_ucode_verdict want;
 	struct guest_msr_vcpu g;
+	struct msr_div_case c;
 	uint64_t data = 0;
 	int kvm_fd, r;
+	bool ok;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_GET_MSR_FEATURES));
 	if (!host_microcode(&u.host_rev))
@@ -186,11 +195,15 @@ TEST(system_value_is_the_host_revision)
 	kvm_fd = open_kvm_dev_path_or_exit();
 	r = msr_ioctl_one(kvm_fd, KVM_GET_MSRS, UCODE, &data);
 	close(kvm_fd);
-	ASSERT_EQ(1, r) TH_LOG("system KVM_GET_MSRS of MSR_IA32_UCODE_REV returned %d", r);
-	EXPECT_EQ(want.value, data)
-		TH_LOG("system MSR_IA32_UCODE_REV %#llx, expected %#llx: host microcode %#x placed for %s (rule %s)",
-		       (unsigned long long)data, (unsigned long long)want.value, u.host_rev,
-		       host.vendor_source, msr_rule_name(want.rule));
+	msr_div_case_of(&c, &model);
+	ok = msr_div_expect(&tally, &c, r == 1, "ucode", UCODE, "get", "system_count",
+			    "system KVM_GET_MSRS of MSR_IA32_UCODE_REV returned %d, expected 1", r) &&
+	     msr_div_expect(&tally, &c, want.value == data, "ucode", UCODE, "get", "system_value",
+			    "system MSR_IA32_UCODE_REV %#llx, expected %#llx: host microcode %#x placed for %s (rule %s)",
+			    (unsigned long long)data, (unsigned long long)want.value, u.host_rev,
+			    host.vendor_source, msr_rule_name(want.rule));
+	msr_div_tally_print(&tally, "global.system_value_is_the_host_revision", stderr);
+	EXPECT_TRUE(ok);
 }
 
 SUITE_HARNESS_MAIN
