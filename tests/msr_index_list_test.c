@@ -11,26 +11,49 @@
 #include <string.h>
 
 #include "suite_test.h"
+#include "msr_divergence.h"
+#include "msr_host.h"
 #include "msr_model.h"
 #include "msr_names.h"
 #include "msr_probe.h"
+
+/*
+ * Every check is counted against the baseline as list.<msr>.<op>.<check>
+ * (lib/msr_divergence.h); each subtest ends with its DIVERGENCE-* lines.
+ */
+static struct msr_div_tally tally;
+static struct msr_div_case host_case;
+
+static void tally_print(const char *fixture, const char *variant, const char *test)
+{
+	char sub[128];
+
+	snprintf(sub, sizeof(sub), "%s.%s%s%s", fixture, variant, *variant ? "." : "", test);
+	msr_div_tally_print(&tally, sub, stderr);
+}
 
 FIXTURE(msr_list) {
 	int kvm_fd;
 };
 
 FIXTURE_VARIANT(msr_list) {
+	const char *name;	/* the variant's, for the subtest name */
+	const char *op;		/* in signatures */
 	unsigned long ioctl;
 	const char *ioctl_name;
 	long cap;		/* capability that announces the ioctl, 0: always */
 };
 
 FIXTURE_VARIANT_ADD(msr_list, index) {
+	.name = "index",
+	.op = "index_list",
 	.ioctl = KVM_GET_MSR_INDEX_LIST,
 	.ioctl_name = "KVM_GET_MSR_INDEX_LIST",
 };
 
 FIXTURE_VARIANT_ADD(msr_list, feature) {
+	.name = "feature",
+	.op = "feature_list",
 	.ioctl = KVM_GET_MSR_FEATURE_INDEX_LIST,
 	.ioctl_name = "KVM_GET_MSR_FEATURE_INDEX_LIST",
 	.cap = KVM_CAP_GET_MSR_FEATURES,
@@ -39,6 +62,7 @@ FIXTURE_VARIANT_ADD(msr_list, feature) {
 FIXTURE_SETUP(msr_list)
 {
 	self->kvm_fd = open_kvm_dev_path_or_exit();
+	msr_div_case_host(&host_case);
 }
 
 FIXTURE_TEARDOWN(msr_list)
@@ -92,7 +116,8 @@ static uint32_t probe_count(struct __test_metadata *_metadata, int kvm_fd,
  */
 TEST_F(msr_list, size_protocol)
 {
-	uint32_t count, i;
+	uint32_t count, i, bad = 0;
+	char sig[MSR_SIG_LEN];
 
 	REQUIRE_LIST_IOCTL();
 	count = probe_count(_metadata, self->kvm_fd, variant->ioctl, variant->ioctl_name);
@@ -106,20 +131,22 @@ TEST_F(msr_list, size_protocol)
 		int r, err;
 
 		r = get_list(self->kvm_fd, variant->ioctl, sizes[i], &list, &err);
-		EXPECT_EQ(want.err ? -1 : 0, r)
-			TH_LOG("%s nmsrs = %u (true count %u): returned %d, expected %d (rule %s)",
-			       variant->ioctl_name, sizes[i], count, r, want.err ? -1 : 0,
-			       msr_rule_name(want.rule));
-		EXPECT_EQ(want.err, err)
-			TH_LOG("%s nmsrs = %u (true count %u): errno %d (%s), expected %d (%s), rule %s",
-			       variant->ioctl_name, sizes[i], count, err, strerror(err),
-			       want.err, strerror(want.err), msr_rule_name(want.rule));
-		EXPECT_EQ(want.nmsrs, list->nmsrs)
-			TH_LOG("%s nmsrs = %u: wrote back %u, expected %u (rule %s)",
-			       variant->ioctl_name, sizes[i], list->nmsrs, want.nmsrs,
-			       msr_rule_name(want.rule));
+		snprintf(sig, sizeof(sig), "list.none.%s.result", variant->op);
+		bad += !msr_div_expect_sig(&tally, &host_case, r == (want.err ? -1 : 0) && err == want.err,
+				       sig,
+				       "%s nmsrs = %u (true count %u): returned %d, errno %d (%s), expected %d, errno %d (%s), rule %s",
+				       variant->ioctl_name, sizes[i], count, r, err, strerror(err),
+				       want.err ? -1 : 0, want.err, strerror(want.err),
+				       msr_rule_name(want.rule));
+		snprintf(sig, sizeof(sig), "list.none.%s.nmsrs", variant->op);
+		bad += !msr_div_expect_sig(&tally, &host_case, want.nmsrs == list->nmsrs, sig,
+				       "%s nmsrs = %u: wrote back %u, expected %u (rule %s)",
+				       variant->ioctl_name, sizes[i], list->nmsrs, want.nmsrs,
+				       msr_rule_name(want.rule));
 		free(list);
 	}
+	tally_print("msr_list", variant->name, "size_protocol");
+	EXPECT_EQ(0, bad);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -132,7 +159,7 @@ static int cmp_u32(const void *a, const void *b)
 TEST_F(msr_list, stable_and_unique)
 {
 	struct kvm_msr_list *a, *b;
-	uint32_t count, i, dups = 0;
+	uint32_t count, i, dups = 0, bad = 0;
 	int err;
 
 	REQUIRE_LIST_IOCTL();
@@ -142,19 +169,20 @@ TEST_F(msr_list, stable_and_unique)
 	ASSERT_EQ(a->nmsrs, b->nmsrs);
 
 	for (i = 0; i < count; i++)
-		EXPECT_EQ(a->indices[i], b->indices[i])
-			TH_LOG("%s entry %u: first call %s (%#x), second call %s (%#x)",
-			       variant->ioctl_name, i, msr_name(a->indices[i]), a->indices[i],
-			       msr_name(b->indices[i]), b->indices[i]);
+		bad += !msr_div_expect(&tally, &host_case, a->indices[i] == b->indices[i], "list",
+				       a->indices[i], variant->op, "stable",
+				       "%s entry %u: first call %s (%#x), second call %s (%#x)",
+				       variant->ioctl_name, i, msr_name(a->indices[i]), a->indices[i],
+				       msr_name(b->indices[i]), b->indices[i]);
 
 	qsort(a->indices, count, sizeof(uint32_t), cmp_u32);
-	for (i = 1; i < count; i++) {
-		if (a->indices[i] != a->indices[i - 1])
-			continue;
-		dups++;
-		TH_LOG("%s lists %s (%#x) more than once", variant->ioctl_name,
-		       msr_name(a->indices[i]), a->indices[i]);
-	}
+	for (i = 1; i < count; i++)
+		dups += !msr_div_expect(&tally, &host_case, a->indices[i] != a->indices[i - 1],
+					"list", a->indices[i], variant->op, "unique",
+					"%s lists %s (%#x) more than once", variant->ioctl_name,
+					msr_name(a->indices[i]), a->indices[i]);
+	tally_print("msr_list", variant->name, "stable_and_unique");
+	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, dups) TH_LOG("%u duplicate entries", dups);
 	free(a);
 	free(b);
@@ -187,25 +215,26 @@ TEST(index_list_msrs_save_and_restore)
 
 	list = full_list(_metadata, kvm_fd, KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST");
 	vm = vm_create_with_one_vcpu(&vcpu, NULL);
+	msr_guest_cpuid_set(vcpu, MSR_CPUID_ABSENT);
+	msr_div_case_host(&host_case);
 
 	for (i = 0; i < list->nmsrs; i++) {
 		uint32_t index = list->indices[i];
 		uint64_t data = 0;
 		int r = msr_ioctl_one(vcpu->fd, KVM_GET_MSRS, index, &data);
 
-		if (r != 1) {
+		if (!msr_div_expect(&tally, &host_case, r == 1, "list", index, "get", "restorable",
+				    "%s (%#x): vCPU KVM_GET_MSRS returned %d, expected 1",
+				    msr_name(index), index, r)) {
 			bad++;
-			TH_LOG("%s (%#x): vCPU KVM_GET_MSRS returned %d, expected 1",
-			       msr_name(index), index, r);
 			continue;
 		}
 		r = msr_ioctl_one(vcpu->fd, KVM_SET_MSRS, index, &data);
-		if (r != 1) {
-			bad++;
-			TH_LOG("%s (%#x): vCPU KVM_SET_MSRS of its own value %#llx returned %d, expected 1",
-			       msr_name(index), index, (unsigned long long)data, r);
-		}
+		bad += !msr_div_expect(&tally, &host_case, r == 1, "list", index, "set", "restorable",
+				       "%s (%#x): vCPU KVM_SET_MSRS of its own value %#llx returned %d, expected 1",
+				       msr_name(index), index, (unsigned long long)data, r);
 	}
+	tally_print("global", "", "index_list_msrs_save_and_restore");
 	EXPECT_EQ(0, bad) TH_LOG("%u of %u listed MSRs cannot be saved and restored",
 				 bad, list->nmsrs);
 	kvm_vm_free(vm);
@@ -224,17 +253,18 @@ TEST(feature_msrs_readable_on_system_fd)
 		SKIP(return, "KVM_CAP_GET_MSR_FEATURES not supported");
 	list = full_list(_metadata, kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST,
 			 "KVM_GET_MSR_FEATURE_INDEX_LIST");
+	msr_div_case_host(&host_case);
 
 	for (i = 0; i < list->nmsrs; i++) {
 		uint64_t data = 0;
 		int r = msr_ioctl_one(kvm_fd, KVM_GET_MSRS, list->indices[i], &data);
 
-		if (r == 1)
-			continue;
-		bad++;
-		TH_LOG("%s (%#x): system KVM_GET_MSRS returned %d, expected 1",
-		       msr_name(list->indices[i]), list->indices[i], r);
+		bad += !msr_div_expect(&tally, &host_case, r == 1, "list", list->indices[i], "get",
+				       "system_readable",
+				       "%s (%#x): system KVM_GET_MSRS returned %d, expected 1",
+				       msr_name(list->indices[i]), list->indices[i], r);
 	}
+	tally_print("global", "", "feature_msrs_readable_on_system_fd");
 	EXPECT_EQ(0, bad) TH_LOG("%u of %u feature MSRs unreadable", bad, list->nmsrs);
 	free(list);
 	close(kvm_fd);
