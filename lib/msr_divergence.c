@@ -353,26 +353,32 @@ static void note_new(struct msr_div_tally *t, const char *sig, const char *cases
 	t->fresh[t->nnew++].count = count;
 }
 
-int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
-		  bool failed)
+int msr_div_check_n(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
+		    unsigned int checked, unsigned int failed)
 {
 	int id = cached_match(sig, c);
 
 	if (id >= 0) {
-		t->checked[id]++;
+		t->checked[id] += checked;
 		t->failed[id] += failed;
 	}
 	if (!failed)
 		return id;
-	t->failures++;
+	t->failures += failed;
 	if (id < 0) {
 		char g[MSR_DIV_CASE_LEN];
 
-		t->unmatched++;
+		t->unmatched += failed;
 		msr_features_str(g, sizeof(g), c->guest_features, ~0u);
-		note_new(t, sig, g, 1);
+		note_new(t, sig, g, failed);
 	}
 	return id;
+}
+
+int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
+		  bool failed)
+{
+	return msr_div_check_n(t, sig, c, 1, failed);
 }
 
 static bool vexpect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,

@@ -161,6 +161,9 @@ bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool 
 /* The same for a signature composed by the caller ("<source>.none.filter.errno"). */
 bool msr_div_expect_sig(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
 			const char *sig, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* @checked checks of one signature at once, @failed of them failing. */
+int msr_div_check_n(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
+		    unsigned int checked, unsigned int failed);
 /* A failure that no signature names (a harness-level check): unmatched. */
 void msr_div_fail_unnamed(struct msr_div_tally *t);
 void msr_div_tally_add(struct msr_div_tally *to, const struct msr_div_tally *from);

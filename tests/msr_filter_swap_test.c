@@ -15,6 +15,7 @@
 
 #include "suite_test.h"
 #include "msr_filter_probe.h"
+#include "msr_host.h"
 #include "msr_names.h"
 
 #define NR_VCPUS	2
@@ -27,6 +28,7 @@ struct swap_worker {
 	const uint32_t *want_a, *want_b;
 	atomic_bool *stop;
 	uint64_t accesses, unexplained;
+	unsigned int checked[MSR_FILTER_PROBES], failed[MSR_FILTER_PROBES];
 	uint32_t reason[REPEATS * MSR_FILTER_PROBES];
 };
 
@@ -37,6 +39,13 @@ static void record(struct kvm_run *run, uint32_t op, void *ctx)
 	w->reason[op] = run->msr.reason;
 	run->msr.error = 0;
 	run->msr.data = 0;
+}
+
+/* swap.<msr>.<op>.explained (lib/msr_divergence.h). */
+static const char *swap_sig(char *buf, size_t len, unsigned int p)
+{
+	return msr_div_sig(buf, len, "swap", msr_filter_probes[p].index,
+			   msr_filter_probes[p].write ? "wrmsr" : "rdmsr", "explained", MSR_RULE_NONE);
 }
 
 static void *swap_worker_run(void *arg)
@@ -57,14 +66,19 @@ static void *swap_worker_run(void *arg)
 			unsigned int p = i % MSR_FILTER_PROBES;
 
 			w->accesses++;
+			w->checked[p]++;
 			if (w->reason[i] == w->want_a[p] || w->reason[i] == w->want_b[p])
 				continue;
-			if (w->unexplained++ < 10)
-				suite_report(NULL, "vCPU %u: %s %s (%#x): msr.reason %u, explained neither by A (%u) nor by B (%u)",
+			w->failed[p]++;
+			if (w->unexplained++ < 10) {
+				char sig[MSR_SIG_LEN];
+
+				suite_report(NULL, "vCPU %u: %s %s (%#x): msr.reason %u, explained neither by A (%u) nor by B (%u)\n#   signature: %s",
 					     w->g.vcpu->id, msr_filter_probes[p].write ? "WRMSR" : "RDMSR",
 					     msr_name(msr_filter_probes[p].index),
 					     msr_filter_probes[p].index, w->reason[i], w->want_a[p],
-					     w->want_b[p]);
+					     w->want_b[p], swap_sig(sig, sizeof(sig), p));
+			}
 		}
 	}
 	return NULL;
@@ -127,6 +141,19 @@ TEST(swap_is_atomic)
 		pthread_join(w[i].thread, NULL);
 		accesses += w[i].accesses;
 		unexplained += w[i].unexplained;
+	}
+	/* Every access against the baseline, per probe, in the vCPUs' setting. */
+	{
+		static struct msr_div_tally tally;
+		struct msr_div_case c;
+		char sig[MSR_SIG_LEN];
+
+		msr_div_case_host(&c);
+		for (s = 0; s < MSR_FILTER_PROBES; s++)
+			for (i = 0; i < NR_VCPUS; i++)
+				msr_div_check_n(&tally, swap_sig(sig, sizeof(sig), s), &c,
+						w[i].checked[s], w[i].failed[s]);
+		msr_div_tally_print(&tally, "global.swap_is_atomic", stderr);
 	}
 	kvm_vm_free(w[0].g.vm);
 
