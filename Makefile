@@ -4,7 +4,7 @@
 #
 #   make [KSRC=/path/to/linux | KSRC=debian:6.12 | KSRC=debian:6.1] [O=dir]
 #   make run_tests [TEST=name]   build, run the suite through the kselftest runner
-#   make check                   unit tests + suite against the backend baseline, fuzz
+#   make check                   runner verdicts, unit tests + suite against the backend baseline, fuzz
 #                                smoke run, and make check again without /dev/kvm
 #   (without /dev/kvm, fuzz engines or QEMU, what needs them SKIPs: scripts/need.sh)
 #   make install INSTALL_PATH=dir
@@ -149,6 +149,7 @@ check: export NEED_SUMMARY = $(CHECK_DIR)/summary
 check: suite
 	$(call install_tree,$(CHECK_DIR),y)
 	@: > $(NEED_SUMMARY)
+	@$(STEP) "runner verdicts" -- $(SUITE)/tests/runner/run_tests_test.sh
 	@$(STEP) suite --want kvm --tally $(COLLECTION)-unit -- $(CHECK_DIR)/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(CHECK_DIR) $(RUN_ARGS)
 	$(if $(TEST),,@$(MAKE) --no-print-directory fuzz-smoke)
 	$(if $(TEST),,@$(STEP) "make check without /dev/kvm" -- $(SUITE)/tests/nokvm/check.sh \
