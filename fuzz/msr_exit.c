@@ -1080,6 +1080,10 @@ static void run_program(void)
 		    run->exit_reason == KVM_EXIT_X86_WRMSR) {
 			fuzz_stats.exits++;
 			if (!budget--) {
+				/* Each op exits at most once (a second one is reported). */
+				diverge("none.run.exits", "more than %u MSR exits for a program of %u ops; "
+					"the last: %s of %#x", 2 * nops + 4, nops,
+					exit_reason_str(run->exit_reason), run->msr.index);
 				vm->dead = true;
 				return;
 			}

@@ -1108,8 +1108,10 @@ static void run_probes(struct mf_ctx *c)
 		char sig[FUZZ_SIG_LEN];
 		uint32_t index = op < n ? c->plan[op].p->index : 0;
 
-		fuzz_sig(sig, sizeof(sig), index, op < n ? access_op(c->plan[op].write) : "program",
-			 "run");
+		if (op < n)
+			fuzz_sig(sig, sizeof(sig), index, access_op(c->plan[op].write), "run");
+		else
+			snprintf(sig, sizeof(sig), "none.program.run");
 		fuzz_divergence(sig, "guest program of %u probes with %s (resident %s): %s at probe "
 				"%u (%s of %#x): KVM_RUN %s, exit %s (%u); the model predicts only MSR "
 				"exits and the program's end", n, in_force_name(c), c->res->spec->name,

@@ -51,7 +51,10 @@ const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
 	const char *name = e ? e->name : msr_name(index);
 	char msr[64], why[64] = "";
 
-	slug(msr, sizeof(msr), name ? name : "unlisted");
+	/* msr_name() spells an index msr-index.h lacks "MSR_0x<hex>". */
+	if (!name || !strncmp(name, "MSR_0x", 6))
+		name = "unlisted";
+	slug(msr, sizeof(msr), name);
 	if (cause != MSR_RULE_NONE) {
 		why[0] = '.';
 		slug(why + 1, sizeof(why) - 1, msr_rule_name(cause));

@@ -34,7 +34,8 @@ static void record_exit(struct kvm_run *run, uint32_t op, void *ctx)
 {
 	struct msr_probe_log *log = ctx;
 
-	log->reason[op] = run->msr.reason;
+	if (op < MSR_FILTER_PROBES)
+		log->reason[op] = run->msr.reason;
 	run->msr.error = 0;
 	run->msr.data = 0;
 }

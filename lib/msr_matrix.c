@@ -646,19 +646,35 @@ static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_c
 	mx_text_flush(&t);
 }
 
-static void session_failed(struct mx_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void session_failed(struct mx_session *s, const char *fmt, ...)
+/*
+ * A check of the session rather than of a case (an ioctl's errno, an exit
+ * no case accounts for), named matrix.none.<what>: counted against the
+ * baseline, reported when it fails.
+ */
+static void session_check(struct mx_session *s, bool ok, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void session_check(struct mx_session *s, bool ok, const char *what, const char *fmt, ...)
 {
-	char prefix[160];
+	char sig[MSR_SIG_LEN], msg[1024];
+	struct mx_text t = { .len = 0 };
+	struct msr_div_case k;
 	va_list ap;
+	int known;
 
+	snprintf(sig, sizeof(sig), "matrix.none.%s", what);
+	msr_div_case_of(&k, &s->vm->model);
+	known = msr_div_check(&s->res->tally, sig, &k, !ok);
+	if (ok)
+		return;
 	count_failure(s);
-	msr_div_fail_unnamed(&s->res->tally);
-	snprintf(prefix, sizeof(prefix), "FAIL %s: ", s->group);
 	va_start(ap, fmt);
-	vlog(prefix, s->rerun, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	mx_line(&t, "FAIL %s: %s", s->group, msg);
+	mx_line(&t, "  signature: %s%s", sig, known >= 0 ? ": known divergence" :
+		" (no baseline entry covers it)");
+	mx_line(&t, "  rerun: %s", s->rerun);
+	mx_text_flush(&t);
 }
 
 /* --- filter and mask --------------------------------------------------------- */
@@ -756,10 +772,10 @@ static int kvm_change(struct mx_session *s, struct mx_action *a, const char *whe
 		snprintf(what, sizeof(what), "KVM_X86_SET_MSR_FILTER(flags %#x, layout %s)",
 			 a->flags, a->layout ? a->layout->name : "none");
 	}
-	if (err != a->expect.err)
-		session_failed(s, "%s%s: errno %d (%s), model expects %d (rule %s: %s)", what, when,
-			       err, strerror(err), a->expect.err, msr_rule_name(a->expect.rule),
-			       msr_rule_citation(a->expect.rule));
+	session_check(s, err == a->expect.err, a->is_mask ? "cap.errno" : "filter.errno",
+		      "%s%s: errno %d (%s), model expects %d (rule %s: %s)", what, when,
+		      err, strerror(err), a->expect.err, msr_rule_name(a->expect.rule),
+		      msr_rule_citation(a->expect.rule));
 	return err;
 }
 
@@ -1041,8 +1057,8 @@ static void mx_on_exit(struct kvm_run *run, uint32_t op, void *ctx)
 
 	s->st->exits++;
 	if (op >= s->n) {
-		session_failed(s, "%s of %#x after the last instruction of the program",
-			       exit_reason_str(run->exit_reason), run->msr.index);
+		session_check(s, false, "run.exits", "%s of %#x after the last instruction of the program",
+			      exit_reason_str(run->exit_reason), run->msr.index);
 		run->msr.error = 1;
 		return;
 	}
@@ -1206,8 +1222,8 @@ void mx_flush(struct mx_session *s)
 	for (i = 0; i < s->nactions; i++) {
 		if (s->actions[i].done)
 			continue;
-		session_failed(s, "the exit meant to change the %s never happened; changed "
-			       "after the program", s->actions[i].is_mask ? "exit mask" : "filter");
+		session_check(s, false, "run.action", "the exit meant to change the %s never happened; "
+			      "changed after the program", s->actions[i].is_mask ? "exit mask" : "filter");
 		run_action(s, &s->actions[i]);
 	}
 	check_readback(s);

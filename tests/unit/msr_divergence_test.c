@@ -24,6 +24,8 @@ TEST(signature_names)
 		{ "matrix", 0x808, "wrmsr", "readback", MSR_RULE_ACCESS_HANDLED,
 		  "matrix.x2apic_msr_tpr.wrmsr.readback.access_handled" },
 		{ NULL, 0xc0000082, "wrmsr", "exit", MSR_RULE_NONE, "msr_lstar.wrmsr.exit" },
+		{ "msr_filter", 0x4b564d05, "rdmsr", "exit", MSR_RULE_NONE,
+		  "msr_filter.unlisted.rdmsr.exit" },	/* no msr-index.h name */
 		{ "msrs_ioctl", 0x10a, "set", "count", MSR_RULE_NONE,
 		  "msrs_ioctl.msr_ia32_arch_capabilities.set.count" },
 	};
