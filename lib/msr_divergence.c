@@ -225,21 +225,23 @@ int msr_baseline_match(const struct msr_baseline *b, const char *sig,
 #define MSR_BASELINE_DIR "tests/baseline"
 #endif
 
-/* The KVM backend: the first vendor module loaded (as scripts/backend.sh says). */
-static const char *backend_name(void)
+/* As scripts/backend.sh says (SYSFS_MODULE overrides /sys/module). */
+const char *msr_backend_name(void)
 {
-	static const char *const modules[] = { "kvm_intel", "kvm_amd", "kvm_pvm" };
-	static char other[64];
-	char path[96];
+	static const char *const modules[] = { "kvm_pvm", "kvm_amd", "kvm_intel" };
+	const char *sys = getenv("SYSFS_MODULE");
+	char path[PATH_MAX];
 	unsigned int i;
 
+	if (!sys)
+		sys = "/sys/module";
 	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
-		snprintf(path, sizeof(path), "/sys/module/%s", modules[i]);
+		snprintf(path, sizeof(path), "%s/%s", sys, modules[i]);
 		if (!access(path, F_OK))
 			return modules[i];
 	}
-	snprintf(other, sizeof(other), "unknown");
-	return other;
+	snprintf(path, sizeof(path), "%s/kvm", sys);
+	return access(path, F_OK) ? "none" : "unknown";
 }
 
 const char *msr_dir_next_to_exe(const char *name, const char *fallback)
@@ -279,7 +281,7 @@ const struct msr_baseline *msr_baseline_get(void)
 	dir = baseline_dir();
 	if (!*dir)
 		return b;
-	if (snprintf(path, sizeof(path), "%s/%s.txt", dir, backend_name()) >= (int)sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s/%s.txt", dir, msr_backend_name()) >= (int)sizeof(path)) {
 		fprintf(stderr, "kvm-msr-suite: baseline directory name too long: %s\n", dir);
 		exit(2);
 	}

@@ -123,6 +123,13 @@ int msr_baseline_match(const struct msr_baseline *b, const char *sig,
 const struct msr_baseline *msr_baseline_get(void);
 
 /*
+ * The KVM backend, as scripts/backend.sh says: the vendor module behind
+ * /dev/kvm (kvm_pvm, kvm_amd, kvm_intel), "unknown" with kvm but none of
+ * those, "none" without kvm; $SYSFS_MODULE replaces /sys/module.
+ */
+const char *msr_backend_name(void);
+
+/*
  * DIR/@name if the executable's directory DIR has such a directory (an
  * installed suite keeps its data there), else @fallback (the source tree's).
  */

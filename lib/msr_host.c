@@ -12,7 +12,7 @@
 #define HOST_APIC_BASE_EXTD	(1ull << 10)
 #define HOST_CR0_PG		(1ull << 31)
 
-/* KVM backends in /sys/module; -1: no SVM/VMX of its own (host CPU's vendor). */
+/* The vendor of a KVM backend's own SVM/VMX; -1: none (the host CPU's vendor). */
 static const struct {
 	const char *module;
 	int vendor;
@@ -21,14 +21,6 @@ static const struct {
 	{ "kvm_amd", MSR_VENDOR_AMD },
 	{ "kvm_pvm", -1 },
 };
-
-static bool module_loaded(const char *name)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	return access(path, F_OK) == 0;
-}
 
 /* /proc/cpuinfo value of the first "key" line, "" if none. */
 static void cpuinfo_value(const char *key, char *out, size_t len)
@@ -64,17 +56,13 @@ void msr_host_info_get(struct msr_host_info *h)
 			  !strcmp(h->cpu_vendor, "HygonGenuine");
 	h->vendor = strcmp(h->cpu_vendor, "GenuineIntel") ? MSR_VENDOR_AMD : MSR_VENDOR_INTEL;
 	h->vendor_source = "host CPU";
-	snprintf(h->backend, sizeof(h->backend), "unknown");
+	snprintf(h->backend, sizeof(h->backend), "%s", msr_backend_name());
 
 	for (i = 0; i < ARRAY_SIZE(backends); i++) {
-		if (!module_loaded(backends[i].module))
+		if (strcmp(h->backend, backends[i].module) || backends[i].vendor < 0)
 			continue;
-		snprintf(h->backend, sizeof(h->backend), "%s", backends[i].module);
-		if (backends[i].vendor >= 0) {
-			h->vendor = backends[i].vendor;
-			h->vendor_source = "KVM vendor module";
-		}
-		break;
+		h->vendor = backends[i].vendor;
+		h->vendor_source = "KVM vendor module";
 	}
 }
 

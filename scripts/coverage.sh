@@ -9,7 +9,9 @@
 set -euo pipefail
 kdir=$1 hdr=$2 out=$3
 suite=$(cd "$(dirname "$0")/.." && pwd)
-model="lib/msr_model.c lib/msr_catalog.c"
+model="lib/msr_model.c lib/msr_catalog.c lib/msr_divergence.c"
+# Linked too, not measured: MSR names (the table generated from the tree's msr-index.h).
+support="lib/msr_names.c"
 cc=${CC:-gcc}
 flags=(-std=gnu11 -O0 -g --coverage -D_GNU_SOURCE -Wall
        -include "$suite/tests/unit/msr_gcov_exit.h"
@@ -21,6 +23,12 @@ objs=()
 for src in $model; do
 	obj=$out/$(basename "$src" .c).o
 	"$cc" "${flags[@]}" -c "$suite/$src" -o "$obj"
+	objs+=("$obj")
+done
+sh "$suite/scripts/gen_msr_names.sh" "$kdir/tools/arch/x86/include/asm/msr-index.h" > "$out/msr_names_table.c"
+for src in "$suite/$support" "$out/msr_names_table.c"; do
+	obj=$out/support_$(basename "$src" .c).o
+	"$cc" -std=gnu11 -O0 -g -D_GNU_SOURCE -I"$suite/lib" -c "$src" -o "$obj"
 	objs+=("$obj")
 done
 for t in tests/unit/*_test.c; do

@@ -6,6 +6,8 @@
  * tally that run_tests.sh reads.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "msr_divergence.h"
 #include "msr_unit.h"
@@ -132,6 +134,144 @@ TEST(tally_counts_covered_and_new)
 	EXPECT_EQ(8u, sum.failures);
 	EXPECT_EQ(2u, sum.nnew);
 	EXPECT_EQ(4u, sum.fresh[0].count);
+}
+
+/* A temporary directory with @name holding @text; returns the directory. */
+static const char *tmp_file(char *dir, size_t len, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(dir, len, "/tmp/msr_divergence_test.XXXXXX");
+	if (!mkdtemp(dir))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return NULL;
+	fputs(text, f);
+	fclose(f);
+	return dir;
+}
+
+/* The backend's file from $MSR_BASELINE, entries named <file>:<line>. */
+TEST(baseline_loaded_for_the_backend)
+{
+	char dir[64], path[128];
+	const struct msr_baseline *b;
+
+	/* No /sys/module/kvm*: backend "none", as scripts/backend.sh says. */
+	setenv("SYSFS_MODULE", "/nonexistent", 1);
+	ASSERT_STREQ("none", msr_backend_name());
+	ASSERT_TRUE(tmp_file(dir, sizeof(dir), "none.txt",
+			     "# known divergences\n\nmatrix.a.rdmsr.exits.* | first | e\n"
+			     "msr_exit.b.wrmsr.exit kernel>=6.13 | second | e\n") != NULL);
+	setenv("MSR_BASELINE", dir, 1);
+	b = msr_baseline_get();
+	ASSERT_EQ(2u, b->n);
+	EXPECT_STREQ("none.txt:3", b->e[0].where);
+	EXPECT_STREQ("none.txt:4", b->e[1].where);
+	EXPECT_STREQ("second", b->e[1].reason);
+	EXPECT_TRUE(strstr(b->files, "none.txt") != NULL);
+	snprintf(path, sizeof(path), "%s/none.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A malformed file: parsing stops at the bad line and says where. */
+TEST(baseline_file_malformed)
+{
+	static struct msr_baseline b;
+	char dir[64], path[128];
+
+	ASSERT_TRUE(tmp_file(dir, sizeof(dir), "x.txt", "a.b.c.d | ok\na.b.c.d guest:+nothing | bad\n") != NULL);
+	snprintf(path, sizeof(path), "%s/x.txt", dir);
+	EXPECT_FALSE(msr_baseline_parse_file(&b, path));
+	EXPECT_TRUE(strstr(b.error, "x.txt:2") != NULL) TH_LOG("%s", b.error);
+	EXPECT_TRUE(msr_baseline_parse_file(&b, "/nonexistent/x.txt"));	/* no file: no entries */
+	unlink(path);
+	rmdir(dir);
+}
+
+/* msr_div_expect(): counted either way, reported with the signature when it fails. */
+TEST(expect_reports_and_prints)
+{
+	static struct msr_div_tally t;
+	struct msr_div_case c = { MSR_VENDOR_INTEL, MSR_FEAT_LM | MSR_FEAT_IBPB, MSR_FEAT_IBPB,
+				  MSR_KERNEL(6, 18) };
+	char buf[4096] = "", cs[MSR_DIV_CASE_LEN];
+	FILE *out;
+
+	setenv("MSR_BASELINE", "", 1);
+	EXPECT_TRUE(msr_div_expect(&t, &c, true, "msrs", 0x49, "set", "count", "never printed"));
+	EXPECT_FALSE(msr_div_expect(&t, &c, false, "msrs", 0x49, "set", "count", "x %d", 1));
+	EXPECT_FALSE(msr_div_expect_sig(&t, &c, false, "cap.none.enable_cap.errno", "y"));
+	msr_div_check_n(&t, "swap.a.rdmsr.explained", &c, 10, 0);
+	EXPECT_EQ(2u, t.failures);
+	EXPECT_EQ(2u, t.nnew);
+	out = fmemopen(buf, sizeof(buf) - 1, "w");
+	ASSERT_TRUE(out != NULL);
+	msr_div_tally_print(&t, "global.t", out);
+	fclose(out);
+	EXPECT_TRUE(strstr(buf, "# DIVERGENCE-TALLY global.t failures=2 unmatched=2\n") != NULL)
+		TH_LOG("%s", buf);
+	EXPECT_TRUE(strstr(buf, "# DIVERGENCE-NEW global.t msrs.msr_ia32_pred_cmd.set.count "
+			   "guest:+lm,-nx,-svm,-fxsr_opt,-auto_ibrs,-rdtscp,-rdpid,-arch_capabilities,"
+			   "+ibpb,-sbpb,-flush_l1d cases=1") != NULL) TH_LOG("%s", buf);
+	msr_div_case_str(cs, sizeof(cs), &c);
+	EXPECT_TRUE(!strncmp(cs, "intel guest:+lm,", 16)) TH_LOG("%s", cs);
+	EXPECT_TRUE(strstr(cs, "kernel 6.18") != NULL) TH_LOG("%s", cs);
+}
+
+/* Checks an entry covers: counted for it, passing or failing, and printed as KNOWN. */
+TEST(tally_known_entry)
+{
+	static struct msr_div_tally t;
+	struct msr_vcpu_model m;
+	struct msr_div_case c;
+	char dir[64], path[128], buf[4096] = "";
+	FILE *out;
+
+	msr_vcpu_model_init(&m, MSR_VENDOR_AMD);
+	m.kernel = MSR_KERNEL(6, 13);
+	msr_div_case_of(&c, &m);
+	setenv("SYSFS_MODULE", "/nonexistent", 1);
+	ASSERT_TRUE(tmp_file(dir, sizeof(dir), "none.txt", "msrs.* kernel>=6.13 vendor=amd | known | e\n") != NULL);
+	setenv("MSR_BASELINE", dir, 1);
+	EXPECT_EQ(0, msr_div_check(&t, "msrs.a.get.count", &c, false));
+	EXPECT_EQ(0, msr_div_check(&t, "msrs.a.get.count", &c, true));
+	EXPECT_EQ(0, msr_div_check_n(&t, "msrs.b.set.count", &c, 5, 2));
+	EXPECT_EQ(-1, msr_div_check(&t, "matrix.a.rdmsr.exits.x", &c, false));
+	EXPECT_EQ(7u, t.checked[0]);
+	EXPECT_EQ(3u, t.failed[0]);
+	EXPECT_EQ(3u, t.failures);
+	EXPECT_EQ(0u, t.unmatched);
+	out = fmemopen(buf, sizeof(buf) - 1, "w");
+	ASSERT_TRUE(out != NULL);
+	msr_div_tally_print(&t, "global.k", out);
+	fclose(out);
+	EXPECT_TRUE(strstr(buf, "# DIVERGENCE-KNOWN global.k none.txt:1 checked=7 failed=3\n") != NULL)
+		TH_LOG("%s", buf);
+	snprintf(path, sizeof(path), "%s/none.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Feature names are /proc/cpuinfo's, in MSR_FEAT_* order. */
+TEST(feature_names)
+{
+	char buf[160];
+	unsigned int i;
+
+	for (i = 0; i < MSR_FEAT_COUNT; i++)
+		EXPECT_EQ(1u << i, msr_feature_by_name(msr_feature_name(i)));
+	EXPECT_TRUE(msr_feature_name(MSR_FEAT_COUNT) == NULL);
+	EXPECT_EQ(0u, msr_feature_by_name("sse"));
+	msr_features_str(buf, sizeof(buf), MSR_FEAT_IBPB, MSR_FEAT_IBPB | MSR_FEAT_SBPB);
+	EXPECT_STREQ("+ibpb,-sbpb", buf);
+	msr_features_str(buf, 4, MSR_FEAT_IBPB, ~0u);	/* truncated, never past the buffer */
+	EXPECT_STREQ("-lm", buf);
+	EXPECT_STREQ(".", msr_dir_next_to_exe("no-such-dir", "."));
 }
 
 TEST_HARNESS_MAIN
