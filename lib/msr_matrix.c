@@ -127,6 +127,18 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 	{ fl, 0xdeadbe00u, 0x100, MX_BITS_##b },			\
 	{ fl, 0xffffff00u, 0x100, MX_BITS_##b }
 
+/* Slot k allows when k is even (@e) or odd (@o); slot 15 is @o's. */
+#define SLOTS16(name_, e, o) { name_, 16, {					\
+	{ RW, 0x00000277u, 1, MX_BITS_##e }, { RW, 0x0000008bu, 1, MX_BITS_##o },	\
+	{ RW, 0x000000ceu, 1, MX_BITS_##e }, { RW, 0x0000010au, 1, MX_BITS_##o },	\
+	{ RW, 0x00000049u, 1, MX_BITS_##e }, { RW, 0x0000010bu, 1, MX_BITS_##o },	\
+	{ RW, 0x00000003u, 1, MX_BITS_##e }, { RW, 0x000007ffu, 1, MX_BITS_##o },	\
+	{ RW, 0x00000900u, 1, MX_BITS_##e }, { RW, 0xdeadbeefu, 1, MX_BITS_##o },	\
+	{ RW, 0xc0000081u, 1, MX_BITS_##e }, { RW, 0xc0000082u, 1, MX_BITS_##o },	\
+	{ RW, 0xc0000083u, 1, MX_BITS_##e }, { RW, 0xc0000084u, 1, MX_BITS_##o },	\
+	{ RW, 0xc0000080u, 1, MX_BITS_##e }, { RW, 0xc0000000u, 0x200, MX_BITS_##o },	\
+} }
+
 static const struct mx_layout layouts_none[] = { { "none", 0, { { 0 } } } };
 static const struct mx_layout layouts_empty[] = { { "empty", 0, { { 0 } } } };
 
@@ -163,6 +175,20 @@ static const struct mx_layout layouts_ranges[] = {
 		{ RW, 0xdeadbeefu, 0x1, MX_BITS_DENY },
 		REGIONS(RW, ALLOW),
 	} },
+	/*
+	 * Long bitmaps (up to 0x1000 MSRs) whose every 64-bit long differs:
+	 * a bit found in the wrong long or byte shows, which the periodic
+	 * odd/even patterns cannot show.
+	 */
+	{ "rw_hash", 4, { REGIONS(RW, HASH) } },
+	{ "rw_hash_inv", 4, { REGIONS(RW, HASH_INV) } },
+	/*
+	 * All 16 slots, each the first match of at least one test MSR: slots
+	 * 0..14 one MSR each, slot 15 the 0xc0000000 window, which also covers
+	 * the MSRs of slots 10..14 but decides only KERNEL_GS_BASE and TSC_AUX.
+	 */
+	SLOTS16("slots16_even_allow", ALLOW, DENY),
+	SLOTS16("slots16_odd_allow", DENY, ALLOW),
 };
 
 #undef R
@@ -200,6 +226,7 @@ static const char *bits_name(enum mx_bits b)
 	static const char *const names[] = {
 		[MX_BITS_ALLOW] = "all allow", [MX_BITS_DENY] = "all deny",
 		[MX_BITS_ODD] = "odd indices allowed", [MX_BITS_EVEN] = "even indices allowed",
+		[MX_BITS_HASH] = "hashed pattern", [MX_BITS_HASH_INV] = "inverse hashed pattern",
 	};
 
 	return names[b];
@@ -221,6 +248,9 @@ static bool bit_for(enum mx_bits b, __u32 index)
 		return index & 1;
 	case MX_BITS_EVEN:
 		return !(index & 1);
+	case MX_BITS_HASH:
+	case MX_BITS_HASH_INV:
+		return ((mx_mix(index) >> 17) & 1) ^ (b == MX_BITS_HASH_INV);
 	default:
 		return false;
 	}
@@ -296,6 +326,13 @@ struct mx_action {
 
 #define MX_MAX_ACTIONS	16
 
+/* KVM_X86_SET_MSR_FILTER's argument and the model's view of its memory. */
+struct mx_filter_buf {
+	struct kvm_msr_filter kfilter;
+	__u8 bitmaps[KVM_MSR_FILTER_MAX_RANGES][KVM_MSR_FILTER_MAX_BITMAP_SIZE];
+	struct msr_model_mem_region regions[KVM_MSR_FILTER_MAX_RANGES];
+};
+
 struct mx_session {
 	struct mx_vm *vm;
 	const char *group;
@@ -322,10 +359,7 @@ struct mx_session {
 	struct mx_action actions[MX_MAX_ACTIONS];
 	unsigned int nactions;
 	__u64 seq;
-	/* KVM_X86_SET_MSR_FILTER argument and the model's view of its memory */
-	struct kvm_msr_filter kfilter;
-	__u8 bitmaps[KVM_MSR_FILTER_MAX_RANGES][KVM_MSR_FILTER_MAX_BITMAP_SIZE];
-	struct msr_model_mem_region regions[KVM_MSR_FILTER_MAX_RANGES];
+	struct mx_filter_buf fb;
 };
 
 static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsigned int i)
@@ -680,15 +714,15 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 /* --- filter and mask --------------------------------------------------------- */
 
 /* Build the ioctl argument and the model's view of the bitmaps' memory. */
-static void build_filter(struct mx_session *s, __u32 flags, const struct mx_layout *layout)
+static void build_filter_in(struct mx_filter_buf *b, __u32 flags, const struct mx_layout *layout)
 {
 	unsigned int i, nranges = layout ? layout->nranges : 0;
 
-	memset(&s->kfilter, 0, sizeof(s->kfilter));
-	s->kfilter.flags = flags;
+	memset(&b->kfilter, 0, sizeof(b->kfilter));
+	b->kfilter.flags = flags;
 	for (i = 0; i < nranges; i++) {
 		const struct mx_range_spec *r = &layout->ranges[i];
-		__u8 *bm = s->bitmaps[i];
+		__u8 *bm = b->bitmaps[i];
 		__u32 n;
 
 		memset(bm, 0, KVM_MSR_FILTER_MAX_BITMAP_SIZE);
@@ -696,14 +730,44 @@ static void build_filter(struct mx_session *s, __u32 flags, const struct mx_layo
 			if (bit_for(r->bits, r->base + n))
 				bm[n / 8] |= 1u << (n % 8);
 		}
-		s->kfilter.ranges[i] = (struct kvm_msr_filter_range){
+		b->kfilter.ranges[i] = (struct kvm_msr_filter_range){
 			.flags = r->flags, .base = r->base, .nmsrs = r->nmsrs, .bitmap = bm,
 		};
-		s->regions[i] = (struct msr_model_mem_region){
+		b->regions[i] = (struct msr_model_mem_region){
 			.addr = (__u64)(uintptr_t)bm, .len = KVM_MSR_FILTER_MAX_BITMAP_SIZE,
 			.data = bm,
 		};
 	}
+}
+
+static void build_filter(struct mx_session *s, __u32 flags, const struct mx_layout *layout)
+{
+	build_filter_in(&s->fb, flags, layout);
+}
+
+unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flags)
+{
+	struct mx_filter_buf *b = calloc(1, sizeof(*b));
+	struct msr_model_filter_state *st = calloc(1, sizeof(*st));
+	unsigned int i, a, slots = 0;
+
+	TEST_ASSERT(b && st, "out of memory");
+	build_filter_in(b, flags, layout);
+	msr_model_filter_state_init(st);
+	TEST_ASSERT(!msr_model_filter_install(st, &b->kfilter,
+					      &(struct msr_model_mem){ b->regions, layout->nranges }).err,
+		    "the model refuses layout %s", layout->name);
+	for (i = 0; i < MSR_CATALOG_SIZE; i++)
+		for (a = 0; a < 2; a++) {
+			struct msr_filter_verdict v = msr_model_filter_allows(st,
+				msr_catalog_table[i].index, a ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ);
+
+			if (v.range >= 0)
+				slots |= 1u << v.range;
+		}
+	free(st);
+	free(b);
+	return slots;
 }
 
 /* KVM_X86_SET_MSR_FILTER, never within MX_INSTALL_GAP_NS of the previous one. */
@@ -718,7 +782,7 @@ static int install_filter(struct mx_session *s)
 		while (mx_now_ns() - vm->last_install_end_ns < MX_INSTALL_GAP_NS)
 			;
 	}
-	r = __vm_ioctl(vm->g.vm, KVM_X86_SET_MSR_FILTER, &s->kfilter);
+	r = __vm_ioctl(vm->g.vm, KVM_X86_SET_MSR_FILTER, &s->fb.kfilter);
 	vm->last_install_end_ns = mx_now_ns();
 	s->st->installs++;
 	return r ? errno : 0;
@@ -731,7 +795,7 @@ static int install_filter(struct mx_session *s)
  */
 static void model_change(struct mx_session *s, struct mx_action *a)
 {
-	struct msr_model_mem mem = { s->regions, a->layout ? a->layout->nranges : 0 };
+	struct msr_model_mem mem = { s->fb.regions, a->layout ? a->layout->nranges : 0 };
 	struct msr_model_filter_state *next;
 
 	if (a->is_mask) {
@@ -744,7 +808,7 @@ static void model_change(struct mx_session *s, struct mx_action *a)
 	TEST_ASSERT(next, "out of memory");
 	*next = s->fstate;
 	build_filter(s, a->flags, a->layout);
-	a->expect = msr_model_filter_install(next, &s->kfilter, &mem);
+	a->expect = msr_model_filter_install(next, &s->fb.kfilter, &mem);
 	if (!a->expect.err) {
 		s->fstate = *next;
 		s->layout = a->layout;

@@ -208,6 +208,8 @@ enum mx_bits {
 	MX_BITS_DENY,		/* every bit 0 */
 	MX_BITS_ODD,		/* bit set for odd MSR indices */
 	MX_BITS_EVEN,		/* bit set for even MSR indices */
+	MX_BITS_HASH,		/* bit from a hash of the index: no two longs alike */
+	MX_BITS_HASH_INV,	/* its complement */
 };
 
 struct mx_range_spec {
@@ -268,5 +270,10 @@ void mx_flush(struct mx_session *s);
 
 /* The built-in layouts, for dynamic tests. */
 const struct mx_layout *mx_layout_by_name(const char *name);
+/*
+ * The slots (bits) of @layout that are the first match of some catalog MSR
+ * for RDMSR or WRMSR, as the model looks them up with @flags.
+ */
+unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flags);
 
 #endif

@@ -96,6 +96,30 @@ TEST_F(msr_matrix, forced_emulation)
 }
 
 /*
+ * The layouts meant to use every range slot do: each of the 16 is the first
+ * match of some catalog MSR (the model decides, with DEFAULT_ALLOW and
+ * DEFAULT_DENY), so first match is checked in slot k for k = 0..15.
+ */
+TEST(msr_matrix_layouts_every_slot_decides)
+{
+	static const char *const names[] = { "slots16_even_allow", "slots16_odd_allow" };
+	unsigned int i, d;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		for (d = 0; d < 2; d++) {
+			const struct mx_layout *l = mx_layout_by_name(names[i]);
+			unsigned int slots;
+
+			ASSERT_TRUE(l != NULL) TH_LOG("no layout %s", names[i]);
+			slots = mx_layout_deciding_slots(l, d ? KVM_MSR_FILTER_DEFAULT_DENY :
+								KVM_MSR_FILTER_DEFAULT_ALLOW);
+			EXPECT_EQ(0xffffu, slots)
+				TH_LOG("%s: slots %#x decide a catalog MSR, want all 16 (%#x missing)",
+				       names[i], slots, ~slots & 0xffffu);
+		}
+}
+
+/*
  * Dynamic cases: the filter and the exit mask change while the VM lives,
  * between programs and between two instructions of one program (at an MSR
  * exit, before KVM_RUN resumes the guest).  The model follows every change
