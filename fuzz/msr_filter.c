@@ -21,7 +21,11 @@
  *      msr_model_guest_access() + msr_model_complete_exit() with the state
  *      the model has in force (the fuzzed filter if accepted, else the
  *      resident's);
- *   4. if the fuzzed filter was accepted, the resident is installed again
+ *   4. host accesses ignore the filter (api.rst 4.97): the first catalog
+ *      MSR the filter in force denies to the guest is read and written back
+ *      with KVM_GET_MSRS/KVM_SET_MSRS, both must succeed
+ *      (<msr>.get|set.host_filtered);
+ *   5. if the fuzzed filter was accepted, the resident is installed again
  *      (the probes' KVM_RUN is the gap fuzz_set_msr_filter() needs).
  *
  * Probes of catalog MSRs use the facts of the catalog probed on the VM
@@ -1175,6 +1179,49 @@ static void state_copy(struct msr_model_filter_state *to,
 			 from->count * sizeof(from->ranges[0]));
 }
 
+/*
+ * api.rst 4.97: the filter applies to the guest only.  The first catalog
+ * MSR the filter in force denies to the guest (read or write) is read and
+ * written back with KVM_GET_MSRS / KVM_SET_MSRS: both must go through
+ * (x86.c:kvm_msr_allowed() is not asked for host-initiated accesses).
+ */
+static void check_host_exempt(struct mf_ctx *c)
+{
+	int fd = c->vm->g.vcpu->fd;
+	char sig[FUZZ_SIG_LEN];
+	unsigned int i;
+
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		const struct msr_catalog_entry *e = &c->vm->catalog.entries[i];
+		uint64_t v = 0;
+		int r;
+
+		if (!e->probe.host_readable || !e->probe.host_writable ||
+		    (msr_model_filter_allows(c->state, e->index, KVM_MSR_FILTER_READ).allowed &&
+		     msr_model_filter_allows(c->state, e->index, KVM_MSR_FILTER_WRITE).allowed))
+			continue;
+		fuzz_stats.ioctls += 2;
+		r = msr_ioctl_one(fd, KVM_GET_MSRS, e->index, &v);
+		if (r != 1) {
+			fuzz_sig(sig, sizeof(sig), e->index, "get", "host_filtered");
+			fuzz_divergence(sig, "KVM_GET_MSRS of %s (%#x) under a filter that denies it "
+					"to the guest (%s): returned %d, expected 1 (rule %s)", e->name,
+					e->index, in_force_name(c), r,
+					msr_rule_name(MSR_RULE_FILTER_HOST_EXEMPT));
+			return;
+		}
+		r = msr_ioctl_one(fd, KVM_SET_MSRS, e->index, &v);
+		if (r != 1) {
+			fuzz_sig(sig, sizeof(sig), e->index, "set", "host_filtered");
+			fuzz_divergence(sig, "KVM_SET_MSRS of %s (%#x) = %#llx (its own value) under a "
+					"filter that denies it to the guest (%s): returned %d, expected 1 "
+					"(rule %s)", e->name, e->index, (unsigned long long)v,
+					in_force_name(c), r, msr_rule_name(MSR_RULE_FILTER_HOST_EXEMPT));
+		}
+		return;
+	}
+}
+
 static void mf_one(const uint8_t *data, size_t size)
 {
 	struct mf_ctx c = { .in = &cur_in };
@@ -1213,6 +1260,8 @@ static void mf_one(const uint8_t *data, size_t size)
 	c.accepted = !v.err;
 	if (cur_in.nprobes)
 		run_probes(&c);
+	if (vm->live)
+		check_host_exempt(&c);
 	if (c.accepted && vm->live)
 		install_resident(vm, res, "after the probes");
 }

@@ -74,7 +74,8 @@
  * Checked per call: the return value (count, -E2BIG, -EINVAL), every entry
  * of the array (data, index, reserved; copy-back only for GET), the list
  * size protocol (errno, nmsrs written back, indices copied or untouched,
- * nothing written past the true count).  Per input: every catalog MSR a SET
+ * nothing written past the true count; once per process, no index listed
+ * twice: <msr>.list.unique).  Per input: every catalog MSR a SET
  * stored reads back what the model says is stored (one GET per vCPU; a
  * vCPU GET later in the input that read it counts).  The probed facts are
  * forgotten when their table is half full (probed again on use).
@@ -108,6 +109,7 @@
 #include "msr_catalog.h"
 #include "msr_guest.h"
 #include "msr_host.h"
+#include "msr_names.h"
 #include "msr_probe.h"
 
 #define MI_MAX_CALLS	16
@@ -472,6 +474,36 @@ static struct msr_host_answer mi_lookup(const void *ctx, enum msr_scope scope, e
 	return a;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* api.rst 4.3: a list of MSRs; one listed twice is a divergence (once per process). */
+static void check_unique(unsigned long cmd, const struct mi_list *l)
+{
+	__u32 *s = calloc(l->count + 1, sizeof(*s));
+	char sig[FUZZ_SIG_LEN];
+	uint32_t i;
+
+	FUZZ_HARNESS_ASSERT(s, "out of memory");
+	memcpy(s, l->indices, l->count * sizeof(*s));
+	qsort(s, l->count, sizeof(*s), cmp_u32);
+	for (i = 1; i < l->count; i++) {
+		if (s[i] != s[i - 1])
+			continue;
+		fuzz_sig(sig, sizeof(sig), s[i],
+			 cmd == KVM_GET_MSR_FEATURE_INDEX_LIST ? "feature_list" : "list", "unique");
+		fuzz_divergence(sig, "%s lists %s (%#x) more than once (%u entries)",
+				cmd == KVM_GET_MSR_FEATURE_INDEX_LIST ? "KVM_GET_MSR_FEATURE_INDEX_LIST" :
+				"KVM_GET_MSR_INDEX_LIST", msr_name(s[i]), s[i], l->count);
+		break;
+	}
+	free(s);
+}
+
 static int fetch_list(unsigned long cmd, struct mi_list *l)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 };
@@ -489,6 +521,7 @@ static int fetch_list(unsigned long cmd, struct mi_list *l)
 			    l->count);
 	for (i = 0; i < l->count; i++)
 		l->indices[i] = l->buf->indices[i];
+	check_unique(cmd, l);
 	return 0;
 }
 
