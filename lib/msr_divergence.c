@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <libgen.h>
 #include <limits.h>
@@ -23,16 +22,6 @@ void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m)
 	c->guest_features = m->guest_features;
 	c->host_features = m->host_features;
 	c->kernel = m->kernel;
-}
-
-int msr_div_case_str(char *buf, size_t len, const struct msr_div_case *c)
-{
-	char g[160];
-
-	msr_features_str(g, sizeof(g), c->guest_features, ~0u);
-	return snprintf(buf, len, "%s guest:%s kernel %u.%u",
-			c->vendor == MSR_VENDOR_INTEL ? "intel" : "amd", g, c->kernel >> 16,
-			(c->kernel >> 8) & 0xff);
 }
 
 static void slug(char *out, size_t len, const char *s)

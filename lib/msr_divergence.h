@@ -71,8 +71,6 @@ struct msr_div_case {
 };
 
 void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m);
-/* "amd guest:+ibpb,-sbpb,... kernel 6.18" (for the messages). */
-int msr_div_case_str(char *buf, size_t len, const struct msr_div_case *c);
 
 /*
  * The signature, composed as above; @source NULL leaves it out (the fuzz

@@ -145,7 +145,6 @@ static __u32 cpuid_features(const struct kvm_cpuid2 *c)
 
 /* What the last msr_guest_cpuid_set() of each state could not do. */
 static struct {
-	bool set;
 	__u32 unsupported;	/* not in KVM_GET_SUPPORTED_CPUID */
 	__u32 dropped;		/* set, but KVM_GET_CPUID2 says otherwise */
 } cpuid_cover[MSR_CPUID_STATES];
@@ -169,15 +168,9 @@ void msr_guest_cpuid_set(struct kvm_vcpu *vcpu, enum msr_cpuid_state st)
 			cpuid_put(vcpu->cpuid, b, st == MSR_CPUID_PRESENT && cpuid_has(sup, b));
 	}
 	vcpu_set_cpuid(vcpu);
-	cpuid_cover[st].set = true;
 	cpuid_cover[st].unsupported = st == MSR_CPUID_PRESENT ?
 				      MSR_CPUID_TOGGLED & ~cpuid_features(sup) : 0;
 	cpuid_cover[st].dropped = (cpuid_features(vcpu->cpuid) ^ want) & MSR_CPUID_TOGGLED;
-}
-
-__u32 msr_cpuid_uncovered(enum msr_cpuid_state st)
-{
-	return cpuid_cover[st].unsupported | cpuid_cover[st].dropped;
 }
 
 static int names_of(char *buf, size_t len, __u32 features)
@@ -336,7 +329,3 @@ __u32 msr_host_kernel(void)
 	return MSR_KERNEL(kmaj, kmin);
 }
 
-bool msr_host_kernel_before(unsigned int maj, unsigned int min)
-{
-	return msr_host_kernel() < MSR_KERNEL(maj, min);
-}

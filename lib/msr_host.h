@@ -39,7 +39,7 @@ __u32 msr_host_features(void);
  *   absent   every toggled feature cleared: the same guest on every host;
  *   present  every toggled feature that KVM_GET_SUPPORTED_CPUID has, set;
  *            the others stay clear, and are "not covered" in that state
- *            (msr_cpuid_uncovered() says which).
+ *            (msr_cpuid_state_describe() says which).
  *
  * LM and NX stay as KVM supports them: the guest payload runs in long mode
  * on NX page tables.  Call before the vCPU's first KVM_RUN (KVM refuses a
@@ -58,14 +58,13 @@ enum msr_cpuid_state {
 const char *msr_cpuid_state_name(enum msr_cpuid_state st);
 void msr_guest_cpuid_set(struct kvm_vcpu *vcpu, enum msr_cpuid_state st);
 /*
- * MSR_FEAT_* of MSR_CPUID_TOGGLED that the last msr_guest_cpuid_set() of
+ * @st and the MSR_CPUID_TOGGLED features the last msr_guest_cpuid_set() of
  * @st in this process could not give the vCPU: not in
  * KVM_GET_SUPPORTED_CPUID, or set but not what KVM_GET_CPUID2 then returns
- * (a backend may rewrite a leaf).  The model reads the vCPU's CPUID, so it
- * follows what KVM holds either way.
+ * (a backend may rewrite a leaf), e.g. "present (not covered: flush_l1d:
+ * not in KVM_GET_SUPPORTED_CPUID)".  The model reads the vCPU's CPUID, so
+ * it follows what KVM holds either way.
  */
-__u32 msr_cpuid_uncovered(enum msr_cpuid_state st);
-/* "present (not covered: flush_l1d: not in KVM_GET_SUPPORTED_CPUID)". */
 int msr_cpuid_state_describe(char *buf, size_t len, enum msr_cpuid_state st);
 
 /*
@@ -78,12 +77,6 @@ void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_in
 
 /* MSR_KERNEL() of the running kernel (uname), for the model's version rules. */
 __u32 msr_host_kernel(void);
-
-/*
- * The running kernel (uname) is older than @maj.@min; e.g. 6.12 decides
- * the 6.1 semantics of failed host reads (struct msr_io_facts.linux_6_1).
- */
-bool msr_host_kernel_before(unsigned int maj, unsigned int min);
 
 /*
  * The setting of a check that involves no vCPU (a VM ioctl, the system
