@@ -444,7 +444,8 @@ __u32 msr_feature_by_name(const char *name)
 	return 0;
 }
 
-int msr_features_str(char *buf, size_t len, __u32 features, __u32 mask)
+/* The features in @mask by name, comma-separated; @signs: "+" if in @features, else "-". */
+static int features_list(char *buf, size_t len, __u32 features, __u32 mask, bool signs)
 {
 	unsigned int i;
 	int n = 0;
@@ -452,10 +453,20 @@ int msr_features_str(char *buf, size_t len, __u32 features, __u32 mask)
 	buf[0] = '\0';
 	for (i = 0; i < MSR_FEAT_COUNT && (size_t)n < len; i++) {
 		if (mask & (1u << i))
-			n += snprintf(buf + n, len - n, "%s%c%s", n ? "," : "",
-				      features & (1u << i) ? '+' : '-', feature_names[i]);
+			n += snprintf(buf + n, len - n, "%s%s%s", n ? "," : "",
+				      !signs ? "" : features & (1u << i) ? "+" : "-", feature_names[i]);
 	}
 	return n;
+}
+
+int msr_features_str(char *buf, size_t len, __u32 features, __u32 mask)
+{
+	return features_list(buf, len, features, mask, true);
+}
+
+int msr_feature_names(char *buf, size_t len, __u32 features)
+{
+	return features_list(buf, len, features, features, false);
 }
 
 const char *msr_class_name(enum msr_class class)

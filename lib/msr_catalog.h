@@ -114,6 +114,8 @@ const char *msr_feature_name(unsigned int bit);
 __u32 msr_feature_by_name(const char *name);
 /* "+ibpb,-sbpb,..." for the features in @mask, by @features. */
 int msr_features_str(char *buf, size_t len, __u32 features, __u32 mask);
+/* "svm,flush_l1d": the names of the features in @features. */
+int msr_feature_names(char *buf, size_t len, __u32 features);
 
 /* The vCPU and host the facts are resolved for. */
 struct msr_vcpu_model {

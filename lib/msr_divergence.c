@@ -375,19 +375,28 @@ int msr_div_check(struct msr_div_tally *t, const char *sig, const struct msr_div
 	return msr_div_check_n(t, sig, c, 1, failed);
 }
 
+int msr_div_note(char *buf, size_t len, const char *sig, int id)
+{
+	const struct msr_baseline *b = msr_baseline_get();
+
+	if (id < 0 || (unsigned int)id >= b->n)
+		return snprintf(buf, len, "signature: %s (no baseline entry covers it)", sig);
+	return snprintf(buf, len, "signature: %s: known divergence (%s): %.200s", sig,
+			b->e[id].where, b->e[id].reason);
+}
+
 static bool vexpect(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
 		    const char *sig, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], note[512];
 	int id = msr_div_check(t, sig, c, !ok);
 
 	if (ok)
 		return true;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msr_div_note(note, sizeof(note), sig, id);
 	fflush(stdout);
-	fprintf(stderr, "# %s\n#   signature: %s%s%s\n", msg, sig,
-		id >= 0 ? ": known divergence, " : " (no baseline entry covers it)",
-		id >= 0 ? msr_baseline_get()->e[id].where : "");
+	fprintf(stderr, "# %s\n#   %s\n", msg, note);
 	return false;
 }
 

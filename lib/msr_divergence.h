@@ -166,6 +166,13 @@ bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool 
 /* The same for a signature composed by the caller ("<source>.none.filter.errno"). */
 bool msr_div_expect_sig(struct msr_div_tally *t, const struct msr_div_case *c, bool ok,
 			const char *sig, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * The line a failing check prints under its expected-vs-actual block:
+ * "signature: <sig>: known divergence (<file>:<line>): <reason>" when entry
+ * @id covers it, else "signature: <sig> (no baseline entry covers it)".
+ */
+int msr_div_note(char *buf, size_t len, const char *sig, int id);
+
 /* @checked checks of one signature at once, @failed of them failing. */
 int msr_div_check_n(struct msr_div_tally *t, const char *sig, const struct msr_div_case *c,
 		    unsigned int checked, unsigned int failed);

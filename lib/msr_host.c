@@ -173,25 +173,12 @@ void msr_guest_cpuid_set(struct kvm_vcpu *vcpu, enum msr_cpuid_state st)
 	cpuid_cover[st].dropped = (cpuid_features(vcpu->cpuid) ^ want) & MSR_CPUID_TOGGLED;
 }
 
-static int names_of(char *buf, size_t len, __u32 features)
-{
-	unsigned int i;
-	int n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < MSR_FEAT_COUNT && (size_t)n < len; i++) {
-		if (features & (1u << i))
-			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "", msr_feature_name(i));
-	}
-	return n;
-}
-
 int msr_cpuid_state_describe(char *buf, size_t len, enum msr_cpuid_state st)
 {
 	char un[160], dr[160];
 
-	names_of(un, sizeof(un), cpuid_cover[st].unsupported);
-	names_of(dr, sizeof(dr), cpuid_cover[st].dropped);
+	msr_feature_names(un, sizeof(un), cpuid_cover[st].unsupported);
+	msr_feature_names(dr, sizeof(dr), cpuid_cover[st].dropped);
 	return snprintf(buf, len, "%s%s%s%s%s%s%s%s", msr_cpuid_state_name(st),
 			un[0] || dr[0] ? " (not covered: " : "", un,
 			un[0] ? ": not in KVM_GET_SUPPORTED_CPUID" : "", un[0] && dr[0] ? "; " : "",
@@ -243,13 +230,11 @@ static bool read_bool_param(const char *path)
  * has it, which KVM sets only when the host has it (cpuid.c
  * kvm_set_cpu_caps(): kvm_cpu_cap_check_and_set(X86_FEATURE_SBPB)).
  */
-__u32 msr_host_features(void)
+static __u32 host_features_of(const char *flags)
 {
-	static char flags[8192];
 	__u32 f = 0, named = 0;
 	unsigned int i;
 
-	cpuinfo_value("flags", flags, sizeof(flags));
 	for (i = 0; i < ARRAY_SIZE(feature_bits); i++) {
 		if (!feature_bits[i].flag)
 			continue;
@@ -258,6 +243,14 @@ __u32 msr_host_features(void)
 			f |= feature_bits[i].feature;
 	}
 	return f | (cpuid_features(kvm_get_supported_cpuid()) & ~named);
+}
+
+__u32 msr_host_features(void)
+{
+	static char flags[8192];
+
+	cpuinfo_value("flags", flags, sizeof(flags));
+	return host_features_of(flags);
 }
 
 void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_info *h,
@@ -270,7 +263,7 @@ void msr_vcpu_model_from_host(struct msr_vcpu_model *m, const struct msr_host_in
 	msr_vcpu_model_init(m, h->vendor);
 	cpuinfo_value("flags", flags, sizeof(flags));
 	m->guest_features = cpuid_features(vcpu->cpuid);
-	m->host_features = msr_host_features();
+	m->host_features = host_features_of(flags);
 	m->guest_intel_compatible = guest_vendor_intel_compatible(vcpu->cpuid);
 	m->host_tsc_aux = flags_have(flags, "rdtscp") || flags_have(flags, "rdpid");
 	m->va_bits = flags_have(flags, "la57") ? 57 : 48;

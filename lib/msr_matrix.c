@@ -670,12 +670,10 @@ static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_c
 	}
 	if (detail)
 		mx_line(&t, "  %s", detail);
+	msr_div_note(buf, sizeof(buf), sig, known);
+	mx_line(&t, "  %s", buf);
 	if (known >= 0)
-		mx_line(&t, "  signature: %s: known divergence (%s, the first of this process; "
-			"the others are counted): %.200s", sig, msr_baseline_get()->e[known].where,
-			msr_baseline_get()->e[known].reason);
-	else
-		mx_line(&t, "  signature: %s (no baseline entry covers it)", sig);
+		mx_line(&t, "  (the first failure of this entry in this process; the others are counted)");
 	mx_line(&t, "  rerun: %s", s->rerun);
 	mx_text_flush(&t);
 }
@@ -689,7 +687,7 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 	__attribute__((format(printf, 4, 5)));
 static void session_check(struct mx_session *s, bool ok, const char *what, const char *fmt, ...)
 {
-	char sig[MSR_SIG_LEN], msg[1024];
+	char sig[MSR_SIG_LEN], msg[1024], note[512];
 	struct mx_text t = { .len = 0 };
 	struct msr_div_case k;
 	va_list ap;
@@ -704,9 +702,9 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	msr_div_note(note, sizeof(note), sig, known);
 	mx_line(&t, "FAIL %s: %s", s->group, msg);
-	mx_line(&t, "  signature: %s%s", sig, known >= 0 ? ": known divergence" :
-		" (no baseline entry covers it)");
+	mx_line(&t, "  %s", note);
 	mx_line(&t, "  rerun: %s", s->rerun);
 	mx_text_flush(&t);
 }

@@ -266,6 +266,8 @@ TEST(feature_names)
 	EXPECT_EQ(0u, msr_feature_by_name("sse"));
 	msr_features_str(buf, sizeof(buf), MSR_FEAT_IBPB, MSR_FEAT_IBPB | MSR_FEAT_SBPB);
 	EXPECT_STREQ("+ibpb,-sbpb", buf);
+	msr_feature_names(buf, sizeof(buf), MSR_FEAT_SVM | MSR_FEAT_FLUSH_L1D);
+	EXPECT_STREQ("svm,flush_l1d", buf);
 	msr_features_str(buf, 4, MSR_FEAT_IBPB, ~0u);	/* truncated, never past the buffer */
 	EXPECT_STREQ("-lm", buf);
 	EXPECT_STREQ(".", msr_dir_next_to_exe("no-such-dir", "."));
