@@ -279,6 +279,8 @@ void mx_vm_free(struct mx_vm *vm)
 
 /* --- session ----------------------------------------------------------------- */
 
+#define MX_ALL_ENTRIES	((__u32)((1ull << MSR_CATALOG_SIZE) - 1))
+
 static const char *const check_names[MX_CHECKS] = {
 	"exits", "exit fields", "guest result", "KVM_GET_MSRS read-back",
 };
@@ -342,7 +344,7 @@ struct mx_session {
 	char rerun[512];
 	enum mx_filter_state state;
 	unsigned int worker, workers;	/* this process's share of the group */
-	__u32 only;			/* catalog entries (bits) to run; 0: all */
+	__u32 only;			/* catalog entries (bits) to run */
 	/* the model's view of the VM */
 	struct msr_model_filter_state fstate;
 	const struct mx_layout *layout;
@@ -408,6 +410,7 @@ struct mx_session *mx_session_new(struct mx_vm *vm, const char *group_name,
 	s->vm = vm;
 	s->group = group_name;
 	s->res = res;
+	s->only = MX_ALL_ENTRIES;
 	s->st = &res->st;
 	s->failures_before = res->failures;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -1353,7 +1356,7 @@ static unsigned int templates_for(const struct mx_session *s, unsigned int class
 			struct msr_facts f;
 			__u64 value = 0;
 
-			if (s->only && !(s->only & (1u << i)))
+			if (!(s->only & (1u << i)))
 				continue;
 			facts_for(s, i, path, &f);
 			if (access == MSR_WRMSR && !value_for(s, i, k, 0, &f, &value))
@@ -1412,7 +1415,7 @@ static __u32 cpuid_dependent(const struct mx_vm *vm)
 	unsigned int i;
 
 	if (vm->cpuid == MSR_CPUID_ABSENT)
-		return ~0u;
+		return MX_ALL_ENTRIES;
 	absent.guest_features &= ~MSR_CPUID_TOGGLED;
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
 		struct msr_facts a, p;
@@ -1441,7 +1444,7 @@ void mx_run_share(struct mx_vm *vm, const struct mx_group *grp, unsigned int w,
 	mx_session_set_state(s, grp->state);
 	s->worker = w;
 	s->workers = n;
-	s->only = only == ~0u ? 0 : only;
+	s->only = only;
 	if (classes & ~x2on) {
 		mx_set_x2apic(s, false);
 		run_pass(s, grp, classes & ~x2on, w, n);
