@@ -154,11 +154,32 @@ static const char *tmp_file(char *dir, size_t len, const char *name, const char 
 	return dir;
 }
 
+static void tmp_remove(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* What msr_div_tally_print() writes for @t as subtest @sub, in @buf. */
+static bool tally_text(const struct msr_div_tally *t, const char *sub, char *buf, size_t len)
+{
+	FILE *out = fmemopen(buf, len - 1, "w");
+
+	if (!out)
+		return false;
+	msr_div_tally_print(t, sub, out);
+	fclose(out);
+	return true;
+}
+
 /* The backend's file from $MSR_BASELINE, entries named <file>:<line>. */
 TEST(baseline_loaded_for_the_backend)
 {
-	char dir[64], path[128];
 	const struct msr_baseline *b;
+	char dir[64];
 
 	/* No /sys/module/kvm*: backend "none", as scripts/backend.sh says. */
 	setenv("SYSFS_MODULE", "/nonexistent", 1);
@@ -173,9 +194,7 @@ TEST(baseline_loaded_for_the_backend)
 	EXPECT_STREQ("none.txt:4", b->e[1].where);
 	EXPECT_STREQ("second", b->e[1].reason);
 	EXPECT_TRUE(strstr(b->files, "none.txt") != NULL);
-	snprintf(path, sizeof(path), "%s/none.txt", dir);
-	unlink(path);
-	rmdir(dir);
+	tmp_remove(dir, "none.txt");
 }
 
 /* A malformed file: parsing stops at the bad line and says where. */
@@ -189,8 +208,7 @@ TEST(baseline_file_malformed)
 	EXPECT_FALSE(msr_baseline_parse_file(&b, path));
 	EXPECT_TRUE(strstr(b.error, "x.txt:2") != NULL) TH_LOG("%s", b.error);
 	EXPECT_TRUE(msr_baseline_parse_file(&b, "/nonexistent/x.txt"));	/* no file: no entries */
-	unlink(path);
-	rmdir(dir);
+	tmp_remove(dir, "x.txt");
 }
 
 /* msr_div_expect(): counted either way, reported with the signature when it fails. */
@@ -200,7 +218,6 @@ TEST(expect_reports_and_prints)
 	struct msr_div_case c = { MSR_VENDOR_INTEL, MSR_FEAT_LM | MSR_FEAT_IBPB, MSR_FEAT_IBPB,
 				  MSR_KERNEL(6, 18) };
 	char buf[4096] = "";
-	FILE *out;
 
 	setenv("MSR_BASELINE", "", 1);
 	EXPECT_TRUE(msr_div_expect(&t, &c, true, "msrs", 0x49, "set", "count", "never printed"));
@@ -209,10 +226,7 @@ TEST(expect_reports_and_prints)
 	msr_div_check_n(&t, "swap.a.rdmsr.explained", &c, 10, 0);
 	EXPECT_EQ(2u, t.failures);
 	EXPECT_EQ(2u, t.nnew);
-	out = fmemopen(buf, sizeof(buf) - 1, "w");
-	ASSERT_TRUE(out != NULL);
-	msr_div_tally_print(&t, "global.t", out);
-	fclose(out);
+	ASSERT_TRUE(tally_text(&t, "global.t", buf, sizeof(buf)));
 	EXPECT_TRUE(strstr(buf, "# DIVERGENCE-TALLY global.t failures=2 unmatched=2\n") != NULL)
 		TH_LOG("%s", buf);
 	EXPECT_TRUE(strstr(buf, "# DIVERGENCE-NEW global.t msrs.msr_ia32_pred_cmd.set.count "
@@ -226,8 +240,7 @@ TEST(tally_known_entry)
 	static struct msr_div_tally t;
 	struct msr_vcpu_model m;
 	struct msr_div_case c;
-	char dir[64], path[128], buf[4096] = "";
-	FILE *out;
+	char dir[64], buf[4096] = "";
 
 	msr_vcpu_model_init(&m, MSR_VENDOR_AMD);
 	m.kernel = MSR_KERNEL(6, 13);
@@ -243,15 +256,10 @@ TEST(tally_known_entry)
 	EXPECT_EQ(3u, t.failed[0]);
 	EXPECT_EQ(3u, t.failures);
 	EXPECT_EQ(0u, t.unmatched);
-	out = fmemopen(buf, sizeof(buf) - 1, "w");
-	ASSERT_TRUE(out != NULL);
-	msr_div_tally_print(&t, "global.k", out);
-	fclose(out);
+	ASSERT_TRUE(tally_text(&t, "global.k", buf, sizeof(buf)));
 	EXPECT_TRUE(strstr(buf, "# DIVERGENCE-KNOWN global.k none.txt:1 checked=7 failed=3\n") != NULL)
 		TH_LOG("%s", buf);
-	snprintf(path, sizeof(path), "%s/none.txt", dir);
-	unlink(path);
-	rmdir(dir);
+	tmp_remove(dir, "none.txt");
 }
 
 /* Feature names are /proc/cpuinfo's, in MSR_FEAT_* order. */
