@@ -48,8 +48,8 @@ struct bench {
 	uint64_t vm_ns[MX_WORKERS];	/* creating the worker's VMs */
 };
 
-static void share(struct mx_vm *vm, enum mx_filter_state state, unsigned int classes,
-		  enum mx_path path, const char *test, unsigned int w, unsigned int n,
+static void share(struct msr_vm *vm, enum mx_filter_state state, unsigned int classes,
+		  enum msr_path path, const char *test, unsigned int w, unsigned int n,
 		  struct mx_result *res)
 {
 	struct mx_group grp = { state, classes, path, NULL };
@@ -65,27 +65,27 @@ static void share(struct mx_vm *vm, enum mx_filter_state state, unsigned int cla
 static void worker(unsigned int w, unsigned int n, void *arg, struct mx_result *res)
 {
 	struct bench *b = arg;
-	struct mx_vm *never = calloc(1, sizeof(*never)), *vm = calloc(1, sizeof(*vm));
+	struct msr_vm *never = calloc(1, sizeof(*never)), *vm = calloc(1, sizeof(*vm));
 	enum mx_filter_state state;
-	uint64_t t0 = mx_now_ns();
+	uint64_t t0 = msr_now_ns();
 	unsigned int c;
 
 	TEST_ASSERT(never && vm, "out of memory");
-	mx_vm_create(never, MSR_CPUID_ABSENT);	/* never gets a filter: never_set */
-	mx_vm_create(vm, MSR_CPUID_ABSENT);
-	b->vm_ns[w] = mx_now_ns() - t0;
+	msr_vm_create(never, MSR_CPUID_ABSENT, 0);	/* never gets a filter: never_set */
+	msr_vm_create(vm, MSR_CPUID_ABSENT, 0);
+	b->vm_ns[w] = msr_now_ns() - t0;
 	for (state = MX_NEVER_SET; state < MX_FILTER_STATES; state++) {
-		struct mx_vm *v = state == MX_NEVER_SET ? never : vm;
+		struct msr_vm *v = state == MX_NEVER_SET ? never : vm;
 
 		for (c = 0; c < ARRAY_SIZE(native_groups); c++)
-			share(v, state, native_groups[c].classes, MX_PATH_NATIVE,
+			share(v, state, native_groups[c].classes, MSR_PATH_NATIVE,
 			      native_groups[c].test, w, n, res);
 		if (b->fep)
-			share(v, state, MX_ALL_CLASSES, MX_PATH_FORCED_EMULATION,
+			share(v, state, MX_ALL_CLASSES, MSR_PATH_FORCED_EMULATION,
 			      "forced_emulation", w, n, res);
 	}
-	mx_vm_free(never);
-	mx_vm_free(vm);
+	msr_vm_free(never);
+	msr_vm_free(vm);
 	free(never);
 	free(vm);
 }
@@ -115,9 +115,9 @@ int main(int argc, char **argv)
 	TEST_ASSERT(b != MAP_FAILED, "mmap");
 	b->fep = suite_forced_emulation_enabled();
 
-	t0 = mx_now_ns();
+	t0 = msr_now_ns();
 	mx_run_workers(worker, b, workers, &res);
-	wall = mx_now_ns() - t0;
+	wall = msr_now_ns() - t0;
 	if (verbose)
 		mx_print_failure_summary(&res, "msr_matrix_bench");
 
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	printf("  exits           %llu\n", (unsigned long long)res.st.exits);
 	printf("  filter installs %llu (%llu delayed to keep %llu us after the previous one)\n",
 	       (unsigned long long)res.st.installs, (unsigned long long)res.st.install_waits,
-	       MX_INSTALL_GAP_NS / 1000);
+	       MSR_INSTALL_GAP_NS / 1000);
 	printf("  guest programs  %llu\n", (unsigned long long)res.st.runs);
 	printf("  wall time       %.3f s (creating the VMs: %.1f ms)\n", wall / 1e9,
 	       b->vm_ns[0] / 1e6);

@@ -288,7 +288,7 @@ bool fuzz_divergence(const char *sig, const char *fmt, ...)
 
 const char *fuzz_sig(char *buf, size_t len, __u32 index, const char *op, const char *check)
 {
-	return msr_div_sig(buf, len, NULL, index, op, check, MSR_RULE_NONE);
+	return msr_div_sig(buf, len, NULL, index, op, check);
 }
 
 void fuzz_harness_bug(const char *fmt, ...)

@@ -686,16 +686,16 @@ static bool value_for(int entry, enum mx_vkind kind, __u64 param, const struct m
 		      __u64 *out)
 {
 	__u32 index = msr_catalog_table[entry].index;
-	__u64 safe = mx_safe_bits(index), p = mx_mix(param), cur = st.cur[entry];
+	__u64 safe = msr_safe_bits(index), p = msr_mix(param), cur = st.cur[entry];
 	__u64 valid = (cur & ~safe) | (p & safe);
 	bool wr_ok = f->wr == MSR_HANDLER_OK;
 
 	if (index == MSR_CAT_EFER)
 		valid = cur ^ (param & 1 ? MSR_CAT_EFER_SCE : 0);
 	if (f->wr_check == MSR_CHECK_CANONICAL)
-		valid = mx_canonical48(p);
+		valid = msr_canonical48(p);
 	if (f->wr_check == MSR_CHECK_PAT)
-		valid = mx_valid_pat(p);
+		valid = msr_valid_pat(p);
 
 	switch (kind) {
 	case V_VALID:
@@ -797,7 +797,7 @@ static void predict_op(struct mx_vm *vm, const struct mx_op *in, struct mx_pop *
 	o->filter = msr_model_filter_allows(&vm->fstate, o->index, filter_type(o->access));
 	if (o->access == MSR_WRMSR) {
 		if (o->klass == K_X2APIC) {
-			o->value = in->vkind == V_RAW ? in->param : (__u32)mx_mix(in->param);
+			o->value = in->vkind == V_RAW ? in->param : (__u32)msr_mix(in->param);
 		} else if (!value_for(o->entry, o->vkind, in->param, &f, &o->value)) {
 			o->vkind = V_VALID;
 			value_for(o->entry, V_VALID, in->param, &f, &o->value);

@@ -22,6 +22,7 @@ void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m)
 	c->guest_features = m->guest_features;
 	c->host_features = m->host_features;
 	c->kernel = m->kernel;
+	c->cause = MSR_RULE_NONE;
 }
 
 static void slug(char *out, size_t len, const char *s)
@@ -34,22 +35,17 @@ static void slug(char *out, size_t len, const char *s)
 }
 
 const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
-			const char *op, const char *check, enum msr_rule cause)
+			const char *op, const char *check)
 {
 	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
 	const char *name = e ? e->name : msr_name(index);
-	char msr[64], why[64] = "";
+	char msr[64];
 
 	/* msr_name() spells an index msr-index.h lacks "MSR_0x<hex>". */
 	if (!name || !strncmp(name, "MSR_0x", 6))
 		name = "unlisted";
 	slug(msr, sizeof(msr), name);
-	if (cause != MSR_RULE_NONE) {
-		why[0] = '.';
-		slug(why + 1, sizeof(why) - 1, msr_rule_name(cause));
-	}
-	snprintf(buf, len, "%s%s%s.%s.%s%s", source ? source : "", source ? "." : "", msr, op,
-		 check, why);
+	snprintf(buf, len, "%s%s%s.%s.%s", source ? source : "", source ? "." : "", msr, op, check);
 	return buf;
 }
 
@@ -92,6 +88,21 @@ static bool parse_cond(struct msr_baseline_cond *c, const char *w)
 		c->present = *f == '+';
 		c->value = (*f == '+' || *f == '-') ? msr_feature_by_name(f + 1) : 0;
 		return c->value != 0;
+	}
+	if (!strncmp(w, "cause=", 6)) {
+		unsigned int r;
+
+		c->kind = MSR_COND_CAUSE;
+		for (r = MSR_RULE_NONE + 1; r < MSR_RULE_COUNT; r++) {
+			char name[64];
+
+			slug(name, sizeof(name), msr_rule_name(r));
+			if (!strcmp(name, w + 6)) {
+				c->value = r;
+				return true;
+			}
+		}
+		return false;
 	}
 	if (!strncmp(w, "kernel>=", 8)) {
 		c->kind = MSR_COND_KERNEL_MIN;
@@ -136,7 +147,7 @@ bool msr_baseline_parse_line(struct msr_baseline *b, const char *text, const cha
 	w = strtok_r(head, " \t", &save);
 	if (!w || strchr(w, ':') || strchr(w, '=')) {
 		snprintf(b->error, sizeof(b->error), "%s: '%s' is not a signature pattern "
-			 "(<source>.<msr>.<op>.<check>[.<cause>])", where, w ? w : "");
+			 "(<source>.<msr>.<op>.<check>)", where, w ? w : "");
 		return false;
 	}
 	snprintf(e->pattern, sizeof(e->pattern), "%s", w);
@@ -144,7 +155,7 @@ bool msr_baseline_parse_line(struct msr_baseline *b, const char *text, const cha
 		if (e->nconds == sizeof(e->conds) / sizeof(e->conds[0]) ||
 		    !parse_cond(&e->conds[e->nconds], w)) {
 			snprintf(b->error, sizeof(b->error), "%s: unknown condition '%s' (vendor=amd|intel, "
-				 "guest:+F, guest:-F, host:+F, host:-F, kernel>=X.Y, kernel<X.Y)",
+				 "guest:+F, guest:-F, host:+F, host:-F, kernel>=X.Y, kernel<X.Y, cause=RULE)",
 				 where, w);
 			return false;
 		}
@@ -188,6 +199,8 @@ static bool cond_holds(const struct msr_baseline_cond *c, const struct msr_div_c
 		return k->kernel >= c->value;
 	case MSR_COND_KERNEL_BELOW:
 		return k->kernel < c->value;
+	case MSR_COND_CAUSE:
+		return k->cause == c->value;
 	}
 	return false;
 }
@@ -301,13 +314,15 @@ static unsigned int div_hash(const char *sig, const struct msr_div_case *c)
 		h = (h ^ (unsigned char)*sig) * 16777619u;
 	h = (h ^ c->guest_features) * 16777619u;
 	h = (h ^ c->host_features) * 16777619u;
+	h = (h ^ c->cause) * 16777619u;
 	return (h ^ c->kernel ^ c->vendor) % DIV_CACHE_SLOTS;
 }
 
 static bool same_case(const struct msr_div_case *a, const struct msr_div_case *b)
 {
 	return a->vendor == b->vendor && a->guest_features == b->guest_features &&
-	       a->host_features == b->host_features && a->kernel == b->kernel;
+	       a->host_features == b->host_features && a->kernel == b->kernel &&
+	       a->cause == b->cause;
 }
 
 static int cached_match(const char *sig, const struct msr_div_case *c)
@@ -361,9 +376,15 @@ int msr_div_check_n(struct msr_div_tally *t, const char *sig, const struct msr_d
 	t->failures += failed;
 	if (id < 0) {
 		char g[MSR_DIV_CASE_LEN];
+		int n;
 
 		t->unmatched += failed;
-		msr_features_str(g, sizeof(g), c->guest_features, ~0u);
+		n = msr_features_str(g, sizeof(g), c->guest_features, ~0u);
+		if (c->cause != MSR_RULE_NONE && n >= 0 && (size_t)n < sizeof(g)) {
+			g[n++] = ';';
+			snprintf(g + n, sizeof(g) - n, "cause=");
+			slug(g + n + 6, sizeof(g) - n - 6, msr_rule_name(c->cause));
+		}
 		note_new(t, sig, g, failed);
 	}
 	return id;
@@ -408,7 +429,7 @@ bool msr_div_expect(struct msr_div_tally *t, const struct msr_div_case *c, bool 
 	va_list ap;
 	bool r;
 
-	msr_div_sig(sig, sizeof(sig), source, index, op, check, MSR_RULE_NONE);
+	msr_div_sig(sig, sizeof(sig), source, index, op, check);
 	va_start(ap, fmt);
 	r = vexpect(t, c, ok, sig, fmt, ap);
 	va_end(ap);

@@ -5,19 +5,22 @@
  *
  * Signature.  A failing check is named
  *
- *	<source>.<msr>.<op>.<check>[.<cause>]
+ *	<source>.<msr>.<op>.<check>
  *
  * source  who checked: "matrix", or the fuzz target (msr_filter, msr_exit,
  *         msrs_ioctl), or the test's own short name;
  * msr     the MSR's catalog name (else msr-index.h's) in lower case,
  *         "unlisted" without a name, "none" for checks of no MSR;
  * op      rdmsr, wrmsr, get, set, filter, cap, list, ...;
- * check   what differed: exits, exit_fields, guest_result, readback, ...;
- * cause   how the model classified the access (its msr_rule in lower case:
- *         access_invalid, value_reserved_bits, ...), where one MSR, op and
- *         check can fail for different reasons (the matrix's cases).
+ * check   what differed: for guest accesses the checks of lib/msr_case.h
+ *         (exit, exit_fields, guest, completion, previous, run,
+ *         readback), the same in the matrix and in every fuzz target;
+ *         else the test's own (count, errno, ...).
  *
- * e.g. matrix.msr_ia32_pred_cmd.wrmsr.guest_result.value_reserved_bits.
+ * e.g. matrix.msr_ia32_pred_cmd.wrmsr.guest.  How the model classified the
+ * access (its cause) is a property of the case, not of the name: one
+ * signature can fail for different causes, and a baseline entry can
+ * require one.
  *
  * Baseline.  tests/baseline/<backend>.txt lists the known divergences of
  * one KVM backend (the module behind /dev/kvm), one per line:
@@ -29,7 +32,9 @@
  *           in): vendor=amd|intel (the model's vendor); guest:+FEATURE /
  *           guest:-FEATURE (the guest CPUID the suite set has / lacks it);
  *           host:+FEATURE / host:-FEATURE (/proc/cpuinfo); kernel>=X.Y,
- *           kernel<X.Y (the running kernel).  FEATURE is a
+ *           kernel<X.Y (the running kernel); cause=RULE (how the model
+ *           classified the guest access: its msr_rule in lower case,
+ *           access_invalid, value_reserved_bits, ...).  FEATURE is a
  *           msr_feature_name(): ibpb, sbpb, flush_l1d, arch_capabilities,
  *           rdtscp, rdpid, svm, fxsr_opt, auto_ibrs, lm, nx.
  * '#' starts a comment.  The first matching entry covers the check.
@@ -68,16 +73,17 @@ struct msr_div_case {
 	__u32 guest_features;		/* MSR_FEAT_* of the guest CPUID */
 	__u32 host_features;		/* MSR_FEAT_* of the host CPU */
 	__u32 kernel;			/* MSR_KERNEL() of the running kernel */
+	enum msr_rule cause;		/* the guest access's cause (MSR_RULE_NONE: none) */
 };
 
 void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m);
 
 /*
  * The signature, composed as above; @source NULL leaves it out (the fuzz
- * runtime prefixes the target), @cause MSR_RULE_NONE too.  Returns @buf.
+ * runtime prefixes the target).  Returns @buf.
  */
 const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
-			const char *op, const char *check, enum msr_rule cause);
+			const char *op, const char *check);
 
 /* --- the baseline ------------------------------------------------------------ */
 
@@ -88,9 +94,9 @@ struct msr_baseline_entry {
 	unsigned int nconds;
 	struct msr_baseline_cond {
 		enum { MSR_COND_VENDOR, MSR_COND_GUEST, MSR_COND_HOST,
-		       MSR_COND_KERNEL_MIN, MSR_COND_KERNEL_BELOW } kind;
+		       MSR_COND_KERNEL_MIN, MSR_COND_KERNEL_BELOW, MSR_COND_CAUSE } kind;
 		bool present;		/* GUEST/HOST: +FEATURE */
-		__u32 value;		/* vendor, feature bit or MSR_KERNEL() */
+		__u32 value;		/* vendor, feature bit, MSR_KERNEL() or rule */
 	} conds[8];
 };
 

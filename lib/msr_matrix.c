@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The filter x exit-reason matrix; see msr_matrix.h.  Expectations come
- * only from the model (msr_model_*) fed with catalog facts, facts probed on
- * this vCPU and the values the model itself says the guest stored.
+ * The filter x exit-reason matrix; see msr_matrix.h.  The cases are
+ * predicted, run, checked and described by the case engine
+ * (lib/msr_case.h); this file holds the tables (layouts, classes, value
+ * kinds, answers), the sessions that keep the model's view of a VM next
+ * to KVM's, and the report of a group.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -10,27 +12,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "msr_matrix.h"
-#include "msr_values.h"
 #include "msr_probe.h"
+#include "suite.h"
 
 #define MX_APIC_BASE		0x0000001bu
 #define MX_APIC_BASE_EXTD	(1ull << 10)
 #define MX_APIC_BASE_ENABLE	(1ull << 11)
-/* What the exit handler leaves in the fields KVM must not read back. */
-#define MX_SCRIBBLE_REASON	0x5c5c5c5cu
-#define MX_SCRIBBLE_PAD		0xa5
-
-uint64_t mx_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
-}
 
 /* --- names ---------------------------------------------------------------- */
 
@@ -42,19 +32,6 @@ const char *mx_filter_state_name(enum mx_filter_state s)
 	};
 
 	return (unsigned int)s < MX_FILTER_STATES ? names[s] : "?";
-}
-
-const char *mx_value_kind_name(enum mx_value_kind k)
-{
-	static const char *const names[MX_VALUE_KINDS] = {
-		[MX_VALUE_NONE] = "", [MX_VALUE_VALID] = "valid value",
-		[MX_VALUE_RESERVED_HIGH] = "highest reserved bit set",
-		[MX_VALUE_RESERVED_LOW] = "lowest reserved bit set",
-		[MX_VALUE_NON_CANONICAL] = "non-canonical address",
-		[MX_VALUE_PAT_TYPE] = "reserved PAT memory type",
-	};
-
-	return (unsigned int)k < MX_VALUE_KINDS ? names[k] : "?";
 }
 
 const char *mx_mask_name(__u64 mask)
@@ -69,19 +46,33 @@ const char *mx_mask_name(__u64 mask)
 	return mask < MX_MASKS ? names[mask] : "invalid";
 }
 
-static const char *response_name(enum mx_response r)
-{
-	static const char *const names[MX_RESPONSES] = {
-		[MX_RESPOND_DATA] = "data", [MX_RESPOND_ERROR_1] = "error 1",
-		[MX_RESPOND_ERROR_FF] = "error 0xff",
-	};
+/*
+ * The answers: data (distinctive per case), error 1, error 0xff; the exit
+ * handler also scribbles on reason, index and pad, which KVM must not read
+ * back (msr_model_complete_exit()).
+ */
+static const struct {
+	const char *name;
+	__u8 error;
+} responses[MX_RESPONSES] = {
+	[MX_RESPOND_DATA] = { "data", 0 },
+	[MX_RESPOND_ERROR_1] = { "error 1", 1 },
+	[MX_RESPOND_ERROR_FF] = { "error 0xff", 0xff },
+};
 
-	return names[r];
+/* msr.data answered on an exit: both halves distinctive and nonzero. */
+static __u64 case_data(__u64 seq)
+{
+	return ((__u64)(0xda7a0000u | (seq & 0xffff)) << 32) |
+	       (0x5eed0000u ^ (__u32)msr_mix(seq) ^ (__u32)(seq >> 16));
 }
 
-static __u8 response_error(enum mx_response r)
+static struct msr_case_answer answer_of(enum mx_response r, __u64 seq)
 {
-	return r == MX_RESPOND_DATA ? 0 : r == MX_RESPOND_ERROR_1 ? 1 : 0xff;
+	return (struct msr_case_answer){
+		.error = responses[r].error, .data = case_data(seq), .index_xor = ~0u,
+		.scribble_reason = true, .reason = 0x5c5c5c5cu, .scribble_pad = true, .pad = 0xa5,
+	};
 }
 
 static void stats_add(struct mx_stats *to, const struct mx_stats *from)
@@ -106,7 +97,7 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 	msr_div_tally_add(&to->tally, &from->tally);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++)
-			for (k = 0; k < MX_CHECKS; k++)
+			for (k = 0; k < MSR_CHECKS; k++)
 				to->fail_count[i][a][k] += from->fail_count[i][a][k];
 }
 
@@ -250,71 +241,31 @@ static bool bit_for(enum mx_bits b, __u32 index)
 		return !(index & 1);
 	case MX_BITS_HASH:
 	case MX_BITS_HASH_INV:
-		return ((mx_mix(index) >> 17) & 1) ^ (b == MX_BITS_HASH_INV);
+		return ((msr_mix(index) >> 17) & 1) ^ (b == MX_BITS_HASH_INV);
 	default:
 		return false;
 	}
 }
 
-/* --- VM ---------------------------------------------------------------------- */
-
-void mx_vm_create(struct mx_vm *vm, enum msr_cpuid_state cpuid)
-{
-	memset(vm, 0, sizeof(*vm));
-	guest_msr_vcpu_create(&vm->g);
-	vm->cpuid = cpuid;
-	msr_guest_cpuid_set(vm->g.vcpu, cpuid);
-	guest_msr_prog_done_port(&vm->g, true);
-	msr_host_info_get(&vm->host);
-	msr_catalog_init(&vm->catalog);
-	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
-	msr_probe_catalog(&vm->catalog, vm->g.vcpu);
-	msr_vcpu_model_from_host(&vm->model, &vm->host, vm->g.vcpu);
-}
-
-void mx_vm_free(struct mx_vm *vm)
-{
-	guest_msr_vcpu_free(&vm->g);
-}
 
 /* --- session ----------------------------------------------------------------- */
 
 #define MX_ALL_ENTRIES	((__u32)((1ull << MSR_CATALOG_SIZE) - 1))
 
-static const char *const check_names[MX_CHECKS] = {
-	"exits", "exit fields", "guest result", "KVM_GET_MSRS read-back",
-};
-
-/* The <check> of a signature (lib/msr_divergence.h). */
-static const char *const check_sigs[MX_CHECKS] = {
-	"exits", "exit_fields", "guest_result", "readback",
-};
-
+/* What the matrix keeps of a case besides the engine's part. */
 struct mx_case {
 	__u64 seq;			/* case number in the group */
-	unsigned int entry;		/* catalog position */
-	enum msr_access access;
-	enum mx_value_kind kind;
+	enum msr_value_kind kind;	/* WRMSR */
 	enum mx_response resp;
-	enum mx_path path;
-	__u64 value;			/* WRMSR value */
-	__u64 data;			/* msr.data answered on an exit */
 	/* the setting */
 	enum mx_filter_state state;
 	const struct mx_layout *layout;
 	__u32 filter_flags;
 	__u64 mask;
 	bool x2apic;
-	/* the model */
-	struct msr_filter_verdict filter;
-	struct msr_outcome first;	/* KVM's handling of the instruction */
-	struct msr_outcome final;	/* after userspace's answer, if it exits */
+	bool install_refused;
 	__u64 value_before;		/* the MSR before the case (model) */
 	int action;			/* at-exit action, -1: none */
-	/* what happened */
-	unsigned int exits;
-	__u32 exit_reason;
-	struct msr_exit_fields seen;
 };
 
 struct mx_action {
@@ -336,7 +287,7 @@ struct mx_filter_buf {
 };
 
 struct mx_session {
-	struct mx_vm *vm;
+	struct msr_vm *vm;
 	const char *group;
 	struct mx_result *res;
 	struct mx_stats *st;		/* &res->st */
@@ -349,15 +300,16 @@ struct mx_session {
 	struct msr_model_filter_state fstate;
 	const struct mx_layout *layout;
 	__u32 filter_flags;
+	bool install_refused;
 	__u64 mask;
 	__u64 cur[MSR_CATALOG_SIZE];
-	bool readable[MSR_CATALOG_SIZE];
+	__u32 readable;			/* entries whose cur[] is KVM's */
 	/* the program */
 	unsigned int n;
-	bool written[MSR_CATALOG_SIZE];
-	bool stored[MSR_CATALOG_SIZE];
+	__u32 written, stored;		/* entries (bits) */
 	int last_writer[MSR_CATALOG_SIZE];
-	struct mx_case cases[GUEST_MSR_MAX_OPS];
+	struct msr_case cases[GUEST_MSR_MAX_OPS];
+	struct mx_case mc[GUEST_MSR_MAX_OPS];
 	struct mx_action actions[MX_MAX_ACTIONS];
 	unsigned int nactions;
 	__u64 seq;
@@ -369,37 +321,22 @@ static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsi
 	return &s->vm->catalog.entries[i];
 }
 
-static int entry_pos(const struct mx_session *s, __u32 index)
-{
-	unsigned int i;
-
-	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-		if (entry_of(s, i)->index == index)
-			return i;
-	}
-	return -1;
-}
-
-static bool is_x2apic_index(__u32 index)
-{
-	return index >= MSR_MODEL_X2APIC_FIRST && index <= MSR_MODEL_X2APIC_LAST;
-}
-
 /* Host view of every catalog MSR: what the model takes as current values. */
 static void read_current_values(struct mx_session *s)
 {
 	unsigned int i;
 
+	s->readable = 0;
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
 		uint64_t v = 0;
 
-		s->readable[i] = msr_ioctl_one(s->vm->g.vcpu->fd, KVM_GET_MSRS,
-					       entry_of(s, i)->index, &v) == 1;
-		s->cur[i] = s->readable[i] ? v : 0;
+		if (msr_ioctl_one(s->vm->g.vcpu->fd, KVM_GET_MSRS, entry_of(s, i)->index, &v) == 1)
+			s->readable |= 1u << i;
+		s->cur[i] = s->readable & (1u << i) ? v : 0;
 	}
 }
 
-struct mx_session *mx_session_new(struct mx_vm *vm, const char *group_name,
+struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 				  struct mx_result *res)
 {
 	struct mx_session *s = calloc(1, sizeof(*s));
@@ -424,7 +361,6 @@ struct mx_session *mx_session_new(struct mx_vm *vm, const char *group_name,
 	}
 	mx_set_mask(s, 0);
 	read_current_values(s);
-	guest_msr_prog_clear(&vm->g);
 	return s;
 }
 
@@ -471,152 +407,61 @@ static void mx_text_flush(struct mx_text *t)
 	t->len = 0;
 }
 
-/* One "# <prefix><message>" line, and a rerun line if @rerun, in one write. */
-static void vlog(const char *prefix, const char *rerun, const char *fmt, va_list ap)
-{
-	struct mx_text t = { .len = 0 };
-	char line[1024];
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	mx_line(&t, "%s%s", prefix, line);
-	if (rerun)
-		mx_line(&t, "  rerun: %s", rerun);
-	mx_text_flush(&t);
-}
-
 static void mx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void mx_log(const char *fmt, ...)
 {
+	struct mx_text t = { .len = 0 };
+	char line[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("", NULL, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	mx_line(&t, "%s", line);
+	mx_text_flush(&t);
 }
 
-/* EDX:EAX as the model says an RDMSR leaves them. */
-static __u64 edx_eax(const struct msr_outcome *o)
+static void print_case_context(struct mx_text *t, const struct mx_session *s, unsigned int i,
+			       const char *what)
 {
-	return (__u64)o->edx << 32 | o->eax;
-}
-
-static void describe_outcome(char *buf, size_t len, const struct mx_case *c)
-{
-	const struct msr_outcome *o = &c->final;
-	int n = 0;
-
-	if (c->first.result == MSR_RESULT_EXIT)
-		n += snprintf(buf + n, len - n,
-			      "one exit %s (reason %s, index %#x, data %#llx, error 0, pad 0), then ",
-			      exit_reason_str(c->first.exit_reason),
-			      msr_model_reason_str(c->first.msr.reason), c->first.msr.index,
-			      (unsigned long long)c->first.msr.data);
-	else
-		n += snprintf(buf + n, len - n, "no exit; ");
-	if (o->result == MSR_RESULT_GP)
-		snprintf(buf + n, len - n, "#GP (vector %u), not retired", MSR_MODEL_GP_VECTOR);
-	else if (c->access == MSR_RDMSR)
-		snprintf(buf + n, len - n, "retired, EDX:EAX = %#llx", (unsigned long long)edx_eax(o));
-	else if (o->stored)
-		snprintf(buf + n, len - n, "retired, %#llx stored", (unsigned long long)o->data);
-	else
-		snprintf(buf + n, len - n, "retired, MSR unchanged (%#llx)",
-			 (unsigned long long)c->value_before);
-}
-
-static void describe_rules(char *buf, size_t len, const struct mx_case *c)
-{
-	const struct msr_outcome *o = &c->final;
-	int n;
-
-	n = snprintf(buf, len, "rule %s (%s); access classified %s; filter %s",
-		     msr_rule_name(o->rule), msr_rule_citation(o->rule),
-		     msr_rule_name(c->first.cause), msr_rule_name(c->filter.rule));
-	if (c->filter.range >= 0 && c->layout) {
-		const struct mx_range_spec *r = &c->layout->ranges[c->filter.range];
-
-		snprintf(buf + n, len - n, " by ranges[%d] = %s [%#x, +%#x) %s: %s",
-			 c->filter.range, flags_name(r->flags), r->base, r->nmsrs,
-			 bits_name(r->bits), c->filter.allowed ? "allowed" : "denied");
-	} else {
-		snprintf(buf + n, len - n, ": %s", c->filter.allowed ? "allowed" : "denied");
-	}
-}
-
-static void describe_observed(char *buf, size_t len, const struct mx_case *c,
-			      const struct guest_msr_result *r)
-{
-	static const __u8 zero[7];
-	int n = 0;
-
-	if (!c->exits)
-		n += snprintf(buf, len, "no exit; ");
-	else
-		n += snprintf(buf, len,
-			      "%u exit%s, first %s (reason %s, index %#x, data %#llx, error %u, pad %s); ",
-			      c->exits, c->exits > 1 ? "s" : "", exit_reason_str(c->exit_reason),
-			      msr_model_reason_str(c->seen.reason), c->seen.index,
-			      (unsigned long long)c->seen.data, c->seen.error,
-			      memcmp(c->seen.pad, zero, sizeof(zero)) ? "NOT zero" : "0");
-	if (r->vector == GUEST_MSR_NOT_RUN)
-		snprintf(buf + n, len - n, "the instruction never completed");
-	else if (r->vector)
-		snprintf(buf + n, len - n, "exception vector %u, %sretired", r->vector,
-			 r->retired ? "" : "not ");
-	else if (c->access == MSR_RDMSR)
-		snprintf(buf + n, len - n, "%sretired, EDX:EAX = %#llx", r->retired ? "" : "NOT ",
-			 (unsigned long long)r->value);
-	else
-		snprintf(buf + n, len - n, "%sretired", r->retired ? "" : "NOT ");
-}
-
-/* The guest CPUID state of the case's VM, the toggled features by name. */
-static void print_cpuid(struct mx_text *t, const struct mx_vm *vm)
-{
-	char st[256], f[160];
-
-	msr_cpuid_state_describe(st, sizeof(st), vm->cpuid);
-	msr_features_str(f, sizeof(f), vm->model.guest_features, MSR_CPUID_TOGGLED);
-	mx_line(t, "  guest CPUID %s: %s", st, f);
-}
-
-static void print_case_context(struct mx_text *t, const struct mx_session *s,
-			       const struct mx_case *c, const char *what)
-{
+	const struct msr_case *c = &s->cases[i];
+	const struct mx_case *m = &s->mc[i];
 	const struct msr_catalog_entry *e = entry_of(s, c->entry);
-	char value[96] = "";
+	char value[96] = "", st[256], f[160];
 
 	if (c->access == MSR_WRMSR)
 		snprintf(value, sizeof(value), " %#llx (%s)", (unsigned long long)c->value,
-			 mx_value_kind_name(c->kind));
+			 msr_value_kind_name(m->kind));
 	if (s->workers > 1)
 		mx_line(t, "FAIL %s, case %llu of process %u/%u: %s", s->group,
-			(unsigned long long)c->seq, s->worker + 1, s->workers, what);
+			(unsigned long long)m->seq, s->worker + 1, s->workers, what);
 	else
-		mx_line(t, "FAIL %s, case %llu: %s", s->group, (unsigned long long)c->seq, what);
+		mx_line(t, "FAIL %s, case %llu: %s", s->group, (unsigned long long)m->seq, what);
 	mx_line(t, "  filter %s, layout %s (%s), exit mask %s (%#llx)",
-		mx_filter_state_name(c->state), c->layout ? c->layout->name : "none",
-		c->filter_flags & KVM_MSR_FILTER_DEFAULT_DENY ? "DEFAULT_DENY" : "DEFAULT_ALLOW",
-		mx_mask_name(c->mask), (unsigned long long)c->mask);
-	mx_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
-		msr_model_access_str(c->access), value, response_name(c->resp),
-		c->path == MX_PATH_NATIVE ? "native" : "forced emulation",
-		c->x2apic ? "x2APIC" : "xAPIC");
-	print_cpuid(t, s->vm);
-}
+		mx_filter_state_name(m->state), m->layout ? m->layout->name : "none",
+		m->filter_flags & KVM_MSR_FILTER_DEFAULT_DENY ? "DEFAULT_DENY" : "DEFAULT_ALLOW",
+		mx_mask_name(m->mask), (unsigned long long)m->mask);
+	if (c->fv.range >= 0 && m->layout) {
+		const struct mx_range_spec *r = &m->layout->ranges[c->fv.range];
 
-static void count_failure(struct mx_session *s)
-{
-	s->res->failures++;
+		mx_line(t, "  ranges[%d] = %s [%#x, +%#x) %s", c->fv.range, flags_name(r->flags),
+			r->base, r->nmsrs, bits_name(r->bits));
+	}
+	mx_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
+		msr_model_access_str(c->access), value, responses[m->resp].name,
+		msr_path_name(c->path), m->x2apic ? "x2APIC" : "xAPIC");
+	msr_cpuid_state_describe(st, sizeof(st), s->vm->cpuid);
+	msr_features_str(f, sizeof(f), s->vm->model.guest_features, MSR_CPUID_TOGGLED);
+	mx_line(t, "  guest CPUID %s: %s", st, f);
 }
 
 /*
- * Count one check of @c against the baseline: its signature
- * matrix.<msr>.<op>.<check>.<cause>, in the setting the model had (vendor,
- * guest CPUID, kernel).  Returns the covering entry or -1.
+ * Count one check of case @i against the baseline: its signature
+ * matrix.<msr>.<op>.<check>, in the setting the model had (vendor, guest
+ * CPUID, kernel, the case's cause).  Returns the covering entry or -1.
  */
-static int tally(struct mx_session *s, const struct mx_case *c, enum mx_check check,
-		 bool failed, char *sig, size_t len)
+static int tally(struct mx_session *s, unsigned int i, enum msr_check check, bool failed,
+		 char *sig, size_t len)
 {
 	char buf[MSR_SIG_LEN];
 	struct msr_div_case k;
@@ -625,9 +470,8 @@ static int tally(struct mx_session *s, const struct mx_case *c, enum mx_check ch
 		sig = buf;
 		len = sizeof(buf);
 	}
-	msr_div_sig(sig, len, "matrix", entry_of(s, c->entry)->index,
-		    c->access == MSR_RDMSR ? "rdmsr" : "wrmsr", check_sigs[check], c->first.cause);
-	msr_div_case_of(&k, &s->vm->model);
+	msr_case_sig(sig, len, "matrix", &s->cases[i], check);
+	msr_case_div_case(&k, &s->vm->model, &s->cases[i]);
 	return msr_div_check(&s->res->tally, sig, &k, failed);
 }
 
@@ -650,27 +494,24 @@ static bool may_print(struct mx_session *s, int known)
 	return s->res->printed++ < limit;
 }
 
-static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_check check,
-			const struct guest_msr_result *r, const char *detail)
+static void case_failed(struct mx_session *s, unsigned int i, enum msr_check check,
+			const char *detail)
 {
+	const struct msr_case *c = &s->cases[i];
 	struct mx_text t = { .len = 0 };
-	char buf[512], sig[MSR_SIG_LEN];
+	char buf[1024], sig[MSR_SIG_LEN];
 	int known;
 
-	count_failure(s);
+	s->res->failures++;
 	s->res->fail_count[c->entry][c->access][check]++;
-	known = tally(s, c, check, true, sig, sizeof(sig));
+	known = tally(s, i, check, true, sig, sizeof(sig));
 	if (!may_print(s, known))
 		return;
-	print_case_context(&t, s, c, check_names[check]);
-	describe_outcome(buf, sizeof(buf), c);
-	mx_line(&t, "  expected: %s", buf);
-	describe_rules(buf, sizeof(buf), c);
-	mx_line(&t, "            %s", buf);
-	if (r) {
-		describe_observed(buf, sizeof(buf), c, r);
-		mx_line(&t, "  actual:   %s", buf);
-	}
+	print_case_context(&t, s, i, msr_check_title(check));
+	msr_case_describe(buf, sizeof(buf), c, &s->mc[i].value_before, "");
+	mx_line(&t, "  %s", strtok(buf, "\n"));
+	mx_line(&t, "  %s", strtok(NULL, "\n"));
+	mx_line(&t, "  %s", strtok(NULL, "\n"));
 	if (detail)
 		mx_line(&t, "  %s", detail);
 	msr_div_note(buf, sizeof(buf), sig, known);
@@ -682,9 +523,9 @@ static void case_failed(struct mx_session *s, const struct mx_case *c, enum mx_c
 }
 
 /*
- * A check of the session rather than of a case (an ioctl's errno, an exit
- * no case accounts for), named matrix.none.<what>: counted against the
- * baseline, reported when it fails.
+ * A check of the session rather than of a case (an ioctl's errno, the
+ * program's run), named matrix.none.<what>: counted against the baseline,
+ * reported when it fails.
  */
 static void session_check(struct mx_session *s, bool ok, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -696,12 +537,12 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 	va_list ap;
 	int known;
 
-	snprintf(sig, sizeof(sig), "matrix.none.%s", what);
-	msr_div_case_of(&k, &s->vm->model);
+	msr_case_sig_none(sig, sizeof(sig), "matrix", what);
+	msr_case_div_case(&k, &s->vm->model, NULL);
 	known = msr_div_check(&s->res->tally, sig, &k, !ok);
 	if (ok)
 		return;
-	count_failure(s);
+	s->res->failures++;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -715,7 +556,7 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 /* --- filter and mask --------------------------------------------------------- */
 
 /* Build the ioctl argument and the model's view of the bitmaps' memory. */
-static void build_filter_in(struct mx_filter_buf *b, __u32 flags, const struct mx_layout *layout)
+static void build_filter(struct mx_filter_buf *b, __u32 flags, const struct mx_layout *layout)
 {
 	unsigned int i, nranges = layout ? layout->nranges : 0;
 
@@ -741,11 +582,6 @@ static void build_filter_in(struct mx_filter_buf *b, __u32 flags, const struct m
 	}
 }
 
-static void build_filter(struct mx_session *s, __u32 flags, const struct mx_layout *layout)
-{
-	build_filter_in(&s->fb, flags, layout);
-}
-
 unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flags)
 {
 	struct mx_filter_buf *b = calloc(1, sizeof(*b));
@@ -753,7 +589,7 @@ unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flag
 	unsigned int i, a, slots = 0;
 
 	TEST_ASSERT(b && st, "out of memory");
-	build_filter_in(b, flags, layout);
+	build_filter(b, flags, layout);
 	msr_model_filter_state_init(st);
 	TEST_ASSERT(!msr_model_filter_install(st, &b->kfilter,
 					      &(struct msr_model_mem){ b->regions, layout->nranges }).err,
@@ -769,24 +605,6 @@ unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flag
 	free(st);
 	free(b);
 	return slots;
-}
-
-/* KVM_X86_SET_MSR_FILTER, never within MX_INSTALL_GAP_NS of the previous one. */
-static int install_filter(struct mx_session *s)
-{
-	struct mx_vm *vm = s->vm;
-	uint64_t t = mx_now_ns();
-	int r;
-
-	if (vm->last_install_end_ns && t - vm->last_install_end_ns < MX_INSTALL_GAP_NS) {
-		s->st->install_waits++;
-		while (mx_now_ns() - vm->last_install_end_ns < MX_INSTALL_GAP_NS)
-			;
-	}
-	r = __vm_ioctl(vm->g.vm, KVM_X86_SET_MSR_FILTER, &s->fb.kfilter);
-	vm->last_install_end_ns = mx_now_ns();
-	s->st->installs++;
-	return r ? errno : 0;
 }
 
 /*
@@ -808,8 +626,9 @@ static void model_change(struct mx_session *s, struct mx_action *a)
 	next = malloc(sizeof(*next));
 	TEST_ASSERT(next, "out of memory");
 	*next = s->fstate;
-	build_filter(s, a->flags, a->layout);
+	build_filter(&s->fb, a->flags, a->layout);
 	a->expect = msr_model_filter_install(next, &s->fb.kfilter, &mem);
+	s->install_refused = a->expect.err;
 	if (!a->expect.err) {
 		s->fstate = *next;
 		s->layout = a->layout;
@@ -822,6 +641,7 @@ static int kvm_change(struct mx_session *s, struct mx_action *a, const char *whe
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args = { a->mask } };
 	char what[128];
+	bool waited;
 	int err;
 
 	a->done = true;
@@ -830,8 +650,11 @@ static int kvm_change(struct mx_session *s, struct mx_action *a, const char *whe
 		snprintf(what, sizeof(what), "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, %#llx)",
 			 (unsigned long long)a->mask);
 	} else {
-		build_filter(s, a->flags, a->layout);
-		err = install_filter(s);
+		build_filter(&s->fb, a->flags, a->layout);
+		err = -msr_filter_install_spaced(s->vm->g.vm, &s->fb.kfilter,
+						 &s->vm->last_install_end_ns, &waited);
+		s->st->installs++;
+		s->st->install_waits += waited;
 		if (!err)
 			s->vm->filter_installed = true;
 		snprintf(what, sizeof(what), "KVM_X86_SET_MSR_FILTER(flags %#x, layout %s)",
@@ -868,7 +691,7 @@ static void change_at_exit(struct mx_session *s, struct mx_action a)
 	TEST_ASSERT(s->n && s->nactions < MX_MAX_ACTIONS, "no case to attach the change to");
 	model_change(s, &a);
 	s->actions[s->nactions] = a;
-	s->cases[s->n - 1].action = s->nactions++;
+	s->mc[s->n - 1].action = s->nactions++;
 }
 
 void mx_set_mask_at_exit(struct mx_session *s, __u64 mask)
@@ -904,85 +727,17 @@ void mx_set_x2apic(struct mx_session *s, bool on)
 	read_current_values(s);
 }
 
-/* --- values ------------------------------------------------------------------ */
+/* --- cases ------------------------------------------------------------------- */
 
-/* msr.data answered on an exit: both halves distinctive and nonzero. */
-static __u64 case_data(__u64 seq)
+static void facts_of(const struct mx_session *s, unsigned int entry, enum msr_path path,
+		     struct msr_facts *f)
 {
-	return ((__u64)(0xda7a0000u | (seq & 0xffff)) << 32) |
-	       (0x5eed0000u ^ (__u32)mx_mix(seq) ^ (__u32)(seq >> 16));
+	msr_case_facts(&s->vm->catalog, &s->vm->model, s->cur, s->readable, entry, path, f);
 }
 
-static void facts_for(const struct mx_session *s, unsigned int entry, enum mx_path path,
-		      struct msr_facts *f)
+static struct msr_case_setting setting_of(const struct mx_session *s)
 {
-	struct msr_vcpu_model m = s->vm->model;
-	int efer = entry_pos(s, MSR_CAT_EFER);
-
-	if (efer >= 0 && s->readable[efer])
-		m.efer = s->cur[efer];
-	msr_catalog_facts(entry_of(s, entry), &m, f);
-	if (s->readable[entry])
-		f->rd_value = s->cur[entry];
-	/*
-	 * emulate.c em_rdmsr()/em_wrmsr() go through
-	 * kvm_emulator_{get,set}_msr_with_filter(): an emulated instruction
-	 * never uses the hardware MSR bitmaps.
-	 */
-	if (path == MX_PATH_FORCED_EMULATION)
-		f->rd_passthrough = f->wr_passthrough = false;
-}
-
-/* The WRMSR value of @kind, from the current value; false: not applicable. */
-static bool value_for(const struct mx_session *s, unsigned int entry, enum mx_value_kind kind,
-		      __u64 seq, const struct msr_facts *f, __u64 *out)
-{
-	const struct msr_catalog_entry *e = entry_of(s, entry);
-	__u64 safe = mx_safe_bits(e->index), p = mx_mix(seq ^ ((__u64)e->index << 20));
-	__u64 valid = (s->cur[entry] & ~safe) | (p & safe);
-	enum msr_handler wr = f->wr;
-
-	if (e->index == MSR_CAT_EFER)
-		valid = s->cur[entry] ^ MSR_CAT_EFER_SCE;	/* every store shows */
-	if (f->wr_check == MSR_CHECK_CANONICAL)
-		valid = mx_canonical48(p);
-	if (f->wr_check == MSR_CHECK_PAT)
-		valid = mx_valid_pat(p);
-
-	switch (kind) {
-	case MX_VALUE_VALID:
-		*out = valid;
-		return true;
-	case MX_VALUE_RESERVED_HIGH:
-		if (wr != MSR_HANDLER_OK || !f->wr_reserved)
-			return false;
-		*out = valid | 1ull << (63 - __builtin_clzll(f->wr_reserved));
-		return true;
-	case MX_VALUE_RESERVED_LOW:
-		if (wr != MSR_HANDLER_OK || !f->wr_reserved ||
-		    __builtin_ctzll(f->wr_reserved) == 63 - __builtin_clzll(f->wr_reserved))
-			return false;
-		*out = valid | 1ull << __builtin_ctzll(f->wr_reserved);
-		return true;
-	case MX_VALUE_NON_CANONICAL:
-		if (wr != MSR_HANDLER_OK || f->wr_check != MSR_CHECK_CANONICAL)
-			return false;
-		/* bit 63 set, bits 62:47 clear: not canonical for 48 or 57 bits */
-		*out = 0x8000000000000000ull | (p & 0x00007ffffffff000ull);
-		return true;
-	case MX_VALUE_PAT_TYPE: {
-		static const __u8 bad[] = { 2, 3, 8 };
-		unsigned int byte = 1 + p % 7;
-
-		if (wr != MSR_HANDLER_OK || f->wr_check != MSR_CHECK_PAT)
-			return false;
-		*out = (valid & ~(0xffull << (8 * byte))) |
-		       (__u64)bad[(p >> 8) % ARRAY_SIZE(bad)] << (8 * byte);
-		return true;
-	}
-	default:
-		return false;
-	}
+	return (struct msr_case_setting){ &s->fstate, s->mask, &s->vm->model, s->install_refused };
 }
 
 /* What the model says decides the access, as a class. */
@@ -992,7 +747,8 @@ static enum mx_class class_of(const struct mx_session *s, unsigned int entry,
 	static struct msr_model_filter_state none;
 	struct msr_outcome o;
 
-	if (is_x2apic_index(entry_of(s, entry)->index))
+	if (entry_of(s, entry)->index >= MSR_MODEL_X2APIC_FIRST &&
+	    entry_of(s, entry)->index <= MSR_MODEL_X2APIC_LAST)
 		return s->vm->model.x2apic_mode ? MX_CLASS_X2APIC_ON : MX_CLASS_X2APIC_OFF;
 	o = msr_model_guest_access(&none, 0, f, access, value);
 	switch (o.cause) {
@@ -1013,87 +769,63 @@ static enum mx_class class_of(const struct mx_session *s, unsigned int entry,
 	}
 }
 
-/* --- cases ------------------------------------------------------------------- */
-
-static void predict(const struct mx_session *s, struct mx_case *c)
+static void predict(const struct mx_session *s, struct msr_case *c)
 {
-	const struct msr_catalog_entry *e = entry_of(s, c->entry);
-	struct msr_exit_fields user;
+	struct msr_case_setting set = setting_of(s);
 	struct msr_facts f;
 
-	facts_for(s, c->entry, c->path, &f);
-	c->filter = msr_model_filter_allows(&s->fstate, e->index,
-					    c->access == MSR_RDMSR ? KVM_MSR_FILTER_READ :
-								     KVM_MSR_FILTER_WRITE);
-	c->first = msr_model_guest_access(&s->fstate, s->mask, &f, c->access, c->value);
-	c->final = c->first;
-	c->value_before = s->cur[c->entry];
-	if (c->first.result != MSR_RESULT_EXIT)
-		return;
-	/* What the exit handler leaves in kvm_run->msr (mx_on_exit()). */
-	user = c->first.msr;
-	user.error = response_error(c->resp);
-	user.data = c->data;
-	user.reason = MX_SCRIBBLE_REASON;
-	user.index = ~e->index;
-	memset(user.pad, MX_SCRIBBLE_PAD, sizeof(user.pad));
-	c->final = msr_model_complete_exit(&c->first, &user);
+	facts_of(s, c->entry, c->path, &f);
+	msr_case_predict(&set, c, &f);
 }
 
-static bool stores(const struct mx_case *c)
+static bool stores(const struct msr_case *c)
 {
 	return c->final.result == MSR_RESULT_DONE && c->final.stored;
 }
 
-static __u32 op_kind(enum msr_access access, enum mx_path path)
-{
-	if (path == MX_PATH_FORCED_EMULATION)
-		return access == MSR_RDMSR ? GUEST_RDMSR_FEP : GUEST_WRMSR_FEP;
-	return access == MSR_RDMSR ? GUEST_RDMSR : GUEST_WRMSR;
-}
-
-static void add_case(struct mx_session *s, struct mx_case *c)
+static void add_case(struct mx_session *s, struct msr_case *c, struct mx_case *m)
 {
 	predict(s, c);
 	/* One stored write per MSR per program, so the read-back sees each. */
-	if ((stores(c) && s->stored[c->entry]) || s->n == GUEST_MSR_MAX_OPS) {
+	if ((stores(c) && (s->stored & (1u << c->entry))) || s->n == GUEST_MSR_MAX_OPS) {
 		mx_flush(s);
 		predict(s, c);
 	}
-	c->seq = s->seq++;
-	c->action = -1;
+	m->seq = s->seq++;
+	m->action = -1;
+	m->value_before = s->cur[c->entry];
+	m->install_refused = s->install_refused;
 	if (c->access == MSR_WRMSR) {
-		s->written[c->entry] = true;
+		s->written |= 1u << c->entry;
 		s->last_writer[c->entry] = s->n;
 	}
 	if (stores(c)) {
-		s->stored[c->entry] = true;
+		s->stored |= 1u << c->entry;
 		s->cur[c->entry] = c->final.data;
 	}
-	guest_msr_prog_add(&s->vm->g, op_kind(c->access, c->path), entry_of(s, c->entry)->index,
-			   c->value);
+	s->mc[s->n] = *m;
 	s->cases[s->n++] = *c;
 }
 
 unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access access,
-			   enum mx_value_kind kind, enum mx_path path)
+			   enum msr_value_kind kind, enum msr_path path)
 {
-	int entry = entry_pos(s, index);
-	struct mx_case c = {
-		.entry = entry, .access = access, .kind = kind, .path = path,
-		.state = s->state, .layout = s->layout, .filter_flags = s->filter_flags,
-		.x2apic = s->vm->model.x2apic_mode,
+	const struct msr_catalog_entry *e = msr_catalog_find(&s->vm->catalog, index);
+	struct msr_case c = { .index = index, .access = access, .path = path };
+	struct mx_case m = {
+		.kind = kind, .state = s->state, .layout = s->layout, .filter_flags = s->filter_flags,
+		.mask = s->mask, .x2apic = s->vm->model.x2apic_mode,
 	};
 	unsigned int r, n = 1, first;
 	struct msr_facts f;
 
-	TEST_ASSERT(entry >= 0, "MSR %#x is not in the catalog", index);
-	facts_for(s, entry, path, &f);
-	if (access == MSR_WRMSR && !value_for(s, entry, kind, s->seq, &f, &c.value))
+	TEST_ASSERT(e, "MSR %#x is not in the catalog", index);
+	c.entry = e - s->vm->catalog.entries;
+	facts_of(s, c.entry, path, &f);
+	if (access == MSR_WRMSR && !msr_value_for(kind, index, s->cur[c.entry], &f, s->seq,
+						  MSR_VALUES_MATRIX, &c.value))
 		return 0;
-	c.mask = s->mask;
-	c.resp = MX_RESPOND_DATA;
-	c.data = case_data(s->seq);
+	c.answer = answer_of(MX_RESPOND_DATA, s->seq);
 	predict(s, &c);
 	/* Each answer is a case where the model says it is read; else one. */
 	if (c.first.result == MSR_RESULT_EXIT) {
@@ -1103,97 +835,41 @@ unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access ac
 		first = s->seq % MX_RESPONSES;
 	}
 	for (r = 0; r < n; r++) {
-		c.resp = (first + r) % MX_RESPONSES;
-		c.data = case_data(s->seq);
-		c.mask = s->mask;
-		c.layout = s->layout;
-		c.filter_flags = s->filter_flags;
-		add_case(s, &c);
+		m.resp = (first + r) % MX_RESPONSES;
+		c.answer = answer_of(m.resp, s->seq);
+		add_case(s, &c, &m);
 	}
 	return n;
 }
 
 /* --- running and checking ---------------------------------------------------- */
 
-static void mx_on_exit(struct kvm_run *run, uint32_t op, void *ctx)
+static void mx_on_exit(struct msr_case_run *b, unsigned int i, struct kvm_run *run)
 {
-	struct mx_session *s = ctx;
-	struct mx_case *c;
+	struct mx_session *s = b->ctx;
 
-	s->st->exits++;
-	if (op >= s->n) {
-		session_check(s, false, "run.exits", "%s of %#x after the last instruction of the program",
-			      exit_reason_str(run->exit_reason), run->msr.index);
-		run->msr.error = 1;
-		return;
-	}
-	c = &s->cases[op];
-	if (!c->exits++) {
-		c->exit_reason = run->exit_reason;
-		c->seen.error = run->msr.error;
-		memcpy(c->seen.pad, run->msr.pad, sizeof(c->seen.pad));
-		c->seen.reason = run->msr.reason;
-		c->seen.index = run->msr.index;
-		c->seen.data = run->msr.data;
-	}
-	run->msr.error = response_error(c->resp);
-	run->msr.data = c->data;
-	/* KVM reads back error and data only (msr_model_complete_exit()). */
-	run->msr.reason = MX_SCRIBBLE_REASON;
-	run->msr.index = ~run->msr.index;
-	memset(run->msr.pad, MX_SCRIBBLE_PAD, sizeof(run->msr.pad));
-	if (c->action >= 0)
-		run_action(s, &s->actions[c->action]);
+	(void)run;
+	if (s->mc[i].action >= 0)
+		run_action(s, &s->actions[s->mc[i].action]);
 }
 
-static void check_exit_fields(struct mx_session *s, const struct mx_case *c,
-			      const struct guest_msr_result *r)
+static void check_case(struct mx_session *s, unsigned int i)
 {
-	static const __u8 zero[7];
-	const struct msr_exit_fields *e = &c->first.msr, *a = &c->seen;
-	char detail[256];
-
-	if (c->exit_reason == c->first.exit_reason && a->reason == e->reason &&
-	    a->index == e->index && a->data == e->data && !a->error &&
-	    !memcmp(a->pad, zero, sizeof(zero))) {
-		tally(s, c, MX_CHECK_EXIT_FIELDS, false, NULL, 0);
-		return;
-	}
-	snprintf(detail, sizeof(detail),
-		 "kvm_run: exit_reason %s/%s, msr.reason %#x/%#x, msr.index %#x/%#x, "
-		 "msr.data %#llx/%#llx, msr.error %u/0 (actual/expected)",
-		 exit_reason_str(c->exit_reason), exit_reason_str(c->first.exit_reason),
-		 a->reason, e->reason, a->index, e->index, (unsigned long long)a->data,
-		 (unsigned long long)e->data, a->error);
-	case_failed(s, c, MX_CHECK_EXIT_FIELDS, r, detail);
-}
-
-static bool guest_matches(const struct mx_case *c, const struct guest_msr_result *r)
-{
-	if (c->final.result == MSR_RESULT_GP)
-		return r->vector == MSR_MODEL_GP_VECTOR && !r->retired;
-	if (r->vector || !r->retired)
-		return false;
-	return c->access == MSR_WRMSR || r->value == edx_eax(&c->final);
-}
-
-static void check_case(struct mx_session *s, const struct mx_case *c,
-		       const struct guest_msr_result *r)
-{
-	unsigned int want = c->first.result == MSR_RESULT_EXIT;
+	const struct mx_case *m = &s->mc[i];
+	struct msr_case_setting set = { NULL, m->mask, &s->vm->model, m->install_refused };
+	struct msr_case_verdict v = msr_case_check(&set, &s->cases[i]);
+	unsigned int k;
 
 	s->st->cases++;
 	s->st->cpuid_cases[s->vm->cpuid]++;
-	if (c->exits != want)
-		case_failed(s, c, MX_CHECK_EXITS, r, NULL);
-	else
-		tally(s, c, MX_CHECK_EXITS, false, NULL, 0);
-	if (c->exits == want && want)
-		check_exit_fields(s, c, r);
-	if (!guest_matches(c, r))
-		case_failed(s, c, MX_CHECK_GUEST, r, NULL);
-	else
-		tally(s, c, MX_CHECK_GUEST, false, NULL, 0);
+	for (k = 0; k < MSR_CHECKS; k++) {
+		if (!(v.checked & MSR_CHECK_BIT(k)))
+			continue;
+		if (v.failed & MSR_CHECK_BIT(k))
+			case_failed(s, i, k, NULL);
+		else
+			tally(s, i, k, false, NULL, 0);
+	}
 }
 
 /*
@@ -1211,7 +887,7 @@ static void resync(struct mx_session *s, unsigned int e, __u64 kvm_value)
 	struct msr_outcome o;
 	struct msr_facts f;
 
-	facts_for(s, e, MX_PATH_NATIVE, &f);
+	facts_of(s, e, MSR_PATH_NATIVE, &f);
 	o = msr_model_guest_access(&none, 0, &f, MSR_WRMSR, kvm_value);
 	switch (o.cause) {
 	case MSR_RULE_VALUE_RESERVED_BITS:
@@ -1230,73 +906,78 @@ static void resync(struct mx_session *s, unsigned int e, __u64 kvm_value)
 /* KVM_GET_MSRS of every MSR written in the program, in one ioctl, against the model. */
 static void check_readback(struct mx_session *s)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[MSR_CATALOG_SIZE];
-	} buf = { .hdr.nmsrs = 0 };
-	unsigned int pos[MSR_CATALOG_SIZE], i, n = 0;
-	int got;
+	__u32 which = s->written & s->readable, bad;
+	__u64 got[MSR_CATALOG_SIZE];
+	unsigned int e;
+	int ret;
 
-	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-		if (!s->written[i] || !s->readable[i])
-			continue;
-		buf.e[n] = (struct kvm_msr_entry){ .index = entry_of(s, i)->index };
-		pos[n++] = i;
-	}
-	if (!n)
+	if (!which)
 		return;
-	buf.hdr.nmsrs = n;
-	got = __vcpu_ioctl(s->vm->g.vcpu, KVM_GET_MSRS, &buf.hdr);
-	for (i = 0; i < n; i++) {
-		unsigned int e = pos[i];
-		const struct mx_case *c;
+	bad = msr_case_readback(s->vm->g.vcpu->fd, &s->vm->catalog, which, s->cur, got, &ret);
+	for (e = 0; e < MSR_CATALOG_SIZE; e++) {
+		unsigned int i = s->last_writer[e];
 		char detail[256];
 
-		c = &s->cases[s->last_writer[e]];
-		if ((int)i < got && buf.e[i].data == s->cur[e]) {
-			tally(s, c, MX_CHECK_READBACK, false, NULL, 0);
+		if (!(which & (1u << e)))
+			continue;
+		if (!(bad & (1u << e))) {
+			tally(s, i, MSR_CHECK_READBACK, false, NULL, 0);
 			continue;
 		}
-		if ((int)i < got)
+		if (ret >= 0 && (unsigned int)ret == (unsigned int)__builtin_popcount(which))
 			snprintf(detail, sizeof(detail),
 				 "after the program KVM_GET_MSRS(%s) = %#llx, model: %#llx (the last "
 				 "WRMSR of the program, this case, wrote %#llx)", entry_of(s, e)->name,
-				 (unsigned long long)buf.e[i].data, (unsigned long long)s->cur[e],
-				 (unsigned long long)c->value);
+				 (unsigned long long)got[e], (unsigned long long)s->cur[e],
+				 (unsigned long long)s->cases[i].value);
 		else
 			snprintf(detail, sizeof(detail), "after the program KVM_GET_MSRS(%s) failed "
-				 "(returned %d of %u entries)", entry_of(s, e)->name, got, n);
-		case_failed(s, c, MX_CHECK_READBACK, &s->vm->g.prog->results[s->last_writer[e]],
-			    detail);
-		if ((int)i < got)
-			resync(s, e, buf.e[i].data);
+				 "(returned %d of %u entries)", entry_of(s, e)->name, ret,
+				 __builtin_popcount(which));
+		case_failed(s, i, MSR_CHECK_READBACK, detail);
+		if (ret >= 0 && (unsigned int)ret == (unsigned int)__builtin_popcount(which))
+			resync(s, e, got[e]);
 	}
 }
 
+static const char *const run_end_names[MSR_RUN_ENDS] = {
+	"ok", "KVM_RUN failed", "more MSR exits than the program has instructions",
+	"an exit that is neither an MSR exit nor the program's end",
+	"the program ended before every instruction ran", "the re-entry KVM_RUN failed",
+};
+
 void mx_flush(struct mx_session *s)
 {
-	struct guest_msr_program *p = s->vm->g.prog;
+	struct msr_case_run b = {
+		.g = &s->vm->g, .c = s->cases, .n = s->n, .vcpu_run = suite_vcpu_run,
+		.vcpu_run_once = suite_vcpu_run_once, .on_exit = mx_on_exit, .ctx = s,
+	};
 	unsigned int i;
 
 	if (!s->n)
 		return;
-	guest_msr_run(&s->vm->g, mx_on_exit, s);
+	msr_case_run(&b);
 	s->st->runs++;
-	for (i = 0; i < s->n; i++)
-		check_case(s, &s->cases[i], &p->results[i]);
+	s->st->exits += b.exits;
+	for (i = 0; i < s->n && i < b.at; i++)
+		check_case(s, i);
+	if (b.at < s->n)
+		case_failed(s, b.at, MSR_CHECK_RUN, run_end_names[b.end]);
+	session_check(s, b.at < s->n || (b.end == MSR_RUN_OK && !b.extra_exits), "program.run",
+		      "%s; %u MSR exits after the last instruction (the first of %#x)",
+		      run_end_names[b.end], b.extra_exits, b.extra_index);
 	for (i = 0; i < s->nactions; i++) {
 		if (s->actions[i].done)
 			continue;
-		session_check(s, false, "run.action", "the exit meant to change the %s never happened; "
-			      "changed after the program", s->actions[i].is_mask ? "exit mask" : "filter");
+		session_check(s, false, "program.action", "the exit meant to change the %s never "
+			      "happened; changed after the program",
+			      s->actions[i].is_mask ? "exit mask" : "filter");
 		run_action(s, &s->actions[i]);
 	}
 	check_readback(s);
-	guest_msr_prog_clear(&s->vm->g);
 	s->n = 0;
 	s->nactions = 0;
-	memset(s->written, 0, sizeof(s->written));
-	memset(s->stored, 0, sizeof(s->stored));
+	s->written = s->stored = 0;
 }
 
 void mx_print_failure_summary(const struct mx_result *r, const char *group)
@@ -1306,7 +987,7 @@ void mx_print_failure_summary(const struct mx_result *r, const char *group)
 
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++)
-			for (k = 0; k < MX_CHECKS; k++)
+			for (k = 0; k < MSR_CHECKS; k++)
 				counted += r->fail_count[i][a][k];
 	if (!counted)
 		return;
@@ -1314,10 +995,10 @@ void mx_print_failure_summary(const struct mx_result *r, const char *group)
 		"printed in full above):", group, counted);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++)
-			for (k = 0; k < MX_CHECKS; k++)
+			for (k = 0; k < MSR_CHECKS; k++)
 				if (r->fail_count[i][a][k])
 					mx_line(&t, "  %-28s %s %-24s %u", msr_catalog_table[i].name,
-						msr_model_access_str(a), check_names[k],
+						msr_model_access_str(a), msr_check_title(k),
 						r->fail_count[i][a][k]);
 	mx_text_flush(&t);
 }
@@ -1337,34 +1018,36 @@ uint64_t mx_session_end(struct mx_session *s)
 struct mx_template {
 	__u32 index;
 	enum msr_access access;
-	enum mx_value_kind kind;
+	enum msr_value_kind kind;
 };
 
 /*
- * The accesses of @classes (bit per class) in the current APIC mode, by
- * value kind first so that the stored writes of one MSR land in separate
- * programs only when they must.
+ * The accesses of @classes (bit per class) in the current APIC mode:
+ * RDMSRs, then WRMSRs by value kind, so that the stored writes of one MSR
+ * land in separate programs only when they must.
  */
 static unsigned int templates_for(const struct mx_session *s, unsigned int classes,
-				  enum mx_path path, struct mx_template *t, unsigned int max)
+				  enum msr_path path, struct mx_template *t, unsigned int max)
 {
 	unsigned int k, i, n = 0;
 
-	for (k = MX_VALUE_NONE; k < MX_VALUE_KINDS; k++) {
+	for (k = 0; k <= MSR_VALUE_PAT_TYPE + 1; k++) {
 		for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-			enum msr_access access = k == MX_VALUE_NONE ? MSR_RDMSR : MSR_WRMSR;
+			enum msr_access access = k ? MSR_WRMSR : MSR_RDMSR;
+			enum msr_value_kind kind = k ? k - 1 : MSR_VALUE_VALID;
 			struct msr_facts f;
 			__u64 value = 0;
 
 			if (!(s->only & (1u << i)))
 				continue;
-			facts_for(s, i, path, &f);
-			if (access == MSR_WRMSR && !value_for(s, i, k, 0, &f, &value))
+			facts_of(s, i, path, &f);
+			if (access == MSR_WRMSR && !msr_value_for(kind, entry_of(s, i)->index, s->cur[i],
+								  &f, 0, MSR_VALUES_MATRIX, &value))
 				continue;
 			if (!(classes & (1u << class_of(s, i, access, value, &f))))
 				continue;
 			TEST_ASSERT(n < max, "too many templates");
-			t[n++] = (struct mx_template){ entry_of(s, i)->index, access, k };
+			t[n++] = (struct mx_template){ entry_of(s, i)->index, access, kind };
 		}
 	}
 	return n;
@@ -1378,7 +1061,7 @@ static unsigned int templates_for(const struct mx_session *s, unsigned int class
 static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned int classes,
 		     unsigned int w, unsigned int n)
 {
-	struct mx_template t[MSR_CATALOG_SIZE * MX_VALUE_KINDS];
+	struct mx_template t[MSR_CATALOG_SIZE * (MSR_VALUE_KINDS + 1)];
 	unsigned int nt, nl, l, i;
 	const struct mx_layout *layouts = state_layouts(grp->state, &nl);
 	__u64 mask;
@@ -1408,7 +1091,7 @@ static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned 
  * changes: what the model says differs from the same vCPU with every
  * toggled feature absent.  In the absent state: all of them.
  */
-static __u32 cpuid_dependent(const struct mx_vm *vm)
+static __u32 cpuid_dependent(const struct msr_vm *vm)
 {
 	struct msr_vcpu_model absent = vm->model;
 	__u32 dep = 0;
@@ -1428,7 +1111,7 @@ static __u32 cpuid_dependent(const struct mx_vm *vm)
 	return dep;
 }
 
-void mx_run_share(struct mx_vm *vm, const struct mx_group *grp, unsigned int w,
+void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 		  unsigned int n, struct mx_result *res)
 {
 	unsigned int x2on = MX_CLASS_BIT(MX_CLASS_X2APIC_ON), classes = grp->classes;
@@ -1508,12 +1191,12 @@ void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result
  */
 static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_result *res)
 {
-	struct mx_vm *vm = calloc(MSR_CPUID_STATES, sizeof(*vm));
+	struct msr_vm *vm = calloc(MSR_CPUID_STATES, sizeof(*vm));
 	unsigned int st;
 
 	TEST_ASSERT(vm, "out of memory");
 	for (st = 0; st < MSR_CPUID_STATES; st++)
-		mx_vm_create(&vm[st], st);
+		msr_vm_create(&vm[st], st, 0);
 	for (st = 0; st < MSR_CPUID_STATES; st++) {
 		uint64_t before = res->failures;
 
@@ -1526,7 +1209,7 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 		}
 	}
 	for (st = 0; st < MSR_CPUID_STATES; st++)
-		mx_vm_free(&vm[st]);
+		msr_vm_free(&vm[st]);
 	free(vm);
 }
 
@@ -1534,7 +1217,7 @@ uint64_t mx_run_group(const struct mx_group *grp, unsigned int n, struct mx_resu
 {
 	struct mx_result r = { .print_limit = res->print_limit };
 	const char *print = getenv("MSR_MATRIX_PRINT");
-	uint64_t t0 = mx_now_ns();
+	uint64_t t0 = msr_now_ns();
 
 	/* MSR_MATRIX_PRINT=all (or a number): print that many failing checks. */
 	if (print)
@@ -1547,7 +1230,7 @@ uint64_t mx_run_group(const struct mx_group *grp, unsigned int n, struct mx_resu
 	mx_log("%s: %llu cases, %llu exits, %llu filter installs, %llu programs, %u processes, "
 	       "%.1f ms: %llu failures", grp->name, (unsigned long long)r.st.cases,
 	       (unsigned long long)r.st.exits, (unsigned long long)r.st.installs,
-	       (unsigned long long)r.st.runs, n, (mx_now_ns() - t0) / 1e6,
+	       (unsigned long long)r.st.runs, n, (msr_now_ns() - t0) / 1e6,
 	       (unsigned long long)r.failures);
 	msr_div_tally_print(&r.tally, grp->name, stderr);
 	result_add(res, &r);

@@ -22,12 +22,11 @@
  * where it predicts none, the response is never read and one case (with a
  * rotating response, should KVM exit after all) is run.
  *
- * Per case the matrix checks: the exits KVM_RUN returned for the
- * instruction (none, or exactly one with the model's exit reason, msr.reason,
- * msr.index, msr.data, error 0 and pad zeroed), the guest's value or #GP
- * vector and that the instruction retired; after every program, the MSRs
- * written in it read back through KVM_GET_MSRS as the model says (a value
- * stored, or unchanged).
+ * Per case the matrix runs every check of the case engine (lib/msr_case.h:
+ * the exits, their fields, the guest's value or #GP vector and that the
+ * instruction retired, before and after the answer); after every program,
+ * the MSRs written in it read back through KVM_GET_MSRS as the model says
+ * (a value stored, or unchanged).
  *
  * Guest CPUID: every group runs on a VM whose guest CPUID is in state
  * absent (msr_guest_cpuid_set()), then, for the MSRs whose facts the CPUID
@@ -36,7 +35,7 @@
  * IBPB: valid and reserved_bits; without: refused).
  *
  * Every failing check is named by its divergence signature
- * (lib/msr_divergence.h: matrix.<msr>.<op>.<check>.<cause>) and every
+ * (lib/msr_case.h: matrix.<msr>.<op>.<check>) and every
  * check, failing or not, is counted against the baseline entry that covers
  * it; a group ends with the DIVERGENCE-* lines scripts/run_tests.sh reads.
  *
@@ -45,7 +44,7 @@
  * refused; the x2APIC MSRs in xAPIC and x2APIC mode) x path.  A group's
  * layouts (or masks) are shared out between worker processes, one VM each
  * (two cores: two processes; each keeps its own KVM_RUN bound).  Filters are never
- * installed on a VM less than MX_INSTALL_GAP_NS after its previous install
+ * installed on a VM less than MSR_INSTALL_GAP_NS after its previous install
  * finished (KVM_X86_SET_MSR_FILTER then waits for a normal SRCU grace
  * period, milliseconds, instead of an expedited one).
  */
@@ -54,10 +53,8 @@
 
 #include <stdio.h>
 
-#include "msr_guest.h"
-#include "msr_host.h"
-#include "msr_catalog.h"
-#include "msr_divergence.h"
+#include "msr_case.h"
+#include "msr_values.h"
 
 enum mx_filter_state {
 	MX_NEVER_SET,		/* KVM_X86_SET_MSR_FILTER never called */
@@ -80,11 +77,6 @@ enum mx_class {
 	MX_CLASSES
 };
 
-enum mx_path {
-	MX_PATH_NATIVE,
-	MX_PATH_FORCED_EMULATION,
-};
-
 enum mx_response {
 	MX_RESPOND_DATA,	/* error 0, data = the case's value */
 	MX_RESPOND_ERROR_1,
@@ -92,23 +84,11 @@ enum mx_response {
 	MX_RESPONSES
 };
 
-enum mx_value_kind {
-	MX_VALUE_NONE,		/* RDMSR */
-	MX_VALUE_VALID,		/* a value the model accepts, from the current one */
-	MX_VALUE_RESERVED_HIGH,	/* valid value | highest reserved bit */
-	MX_VALUE_RESERVED_LOW,	/* valid value | lowest reserved bit */
-	MX_VALUE_NON_CANONICAL,
-	MX_VALUE_PAT_TYPE,	/* a PAT entry (not entry 0) of type 2, 3 or 8 */
-	MX_VALUE_KINDS
-};
-
 #define MX_MASKS		8	/* subsets of INVAL | UNKNOWN | FILTER */
-#define MX_INSTALL_GAP_NS	30000ull
 #define MX_MAX_PRINTED		40	/* failing cases printed in full per group */
 #define MX_WORKERS		2	/* processes per group */
 
 const char *mx_filter_state_name(enum mx_filter_state s);
-const char *mx_value_kind_name(enum mx_value_kind k);
 /* "none", "inval", "unknown_filter", ... (the reason bits in that order). */
 const char *mx_mask_name(__u64 mask);
 
@@ -116,18 +96,10 @@ struct mx_stats {
 	uint64_t cases;		/* guest instructions checked */
 	uint64_t exits;		/* KVM_EXIT_X86_RDMSR/WRMSR handled */
 	uint64_t installs;	/* KVM_X86_SET_MSR_FILTER calls */
-	uint64_t install_waits;	/* installs delayed for MX_INSTALL_GAP_NS */
+	uint64_t install_waits;	/* installs delayed for MSR_INSTALL_GAP_NS */
 	uint64_t runs;		/* guest programs */
 	uint64_t groups;
 	uint64_t cpuid_cases[MSR_CPUID_STATES];	/* cases per guest CPUID state */
-};
-
-enum mx_check {
-	MX_CHECK_EXITS,		/* number of exits for the instruction */
-	MX_CHECK_EXIT_FIELDS,	/* exit reason, msr.reason/index/data/error/pad */
-	MX_CHECK_GUEST,		/* value read, #GP, retired */
-	MX_CHECK_READBACK,	/* KVM_GET_MSRS after the program */
-	MX_CHECKS
 };
 
 /* What one process found; the processes of a group add theirs up. */
@@ -135,7 +107,7 @@ struct mx_result {
 	struct mx_stats st;
 	uint64_t failures;		/* failing checks, including ioctl ones */
 	unsigned int printed;		/* failing checks seen (printed up to the limit) */
-	unsigned int fail_count[MSR_CATALOG_SIZE][2][MX_CHECKS];
+	unsigned int fail_count[MSR_CATALOG_SIZE][2][MSR_CHECKS];
 	unsigned int print_limit;	/* 0: MX_MAX_PRINTED */
 	bool silent;			/* count failing checks, print none */
 	struct msr_div_tally tally;	/* every check against the baseline */
@@ -148,21 +120,6 @@ void mx_print_failure_summary(const struct mx_result *r, const char *group);
 /* Cases per guest CPUID state (what the present state could not set, too). */
 void mx_print_cpuid_cases(const struct mx_result *r, const char *group);
 
-/* One VM running the interpreter, and the facts the matrix uses about it. */
-struct mx_vm {
-	struct guest_msr_vcpu g;
-	enum msr_cpuid_state cpuid;	/* the guest CPUID the suite set */
-	struct msr_host_info host;
-	struct msr_catalog catalog;	/* probed on the fresh vCPU */
-	struct msr_vcpu_model model;	/* current vCPU model */
-	bool filter_installed;		/* KVM_X86_SET_MSR_FILTER succeeded once */
-	uint64_t last_install_end_ns;
-};
-
-void mx_vm_create(struct mx_vm *vm, enum msr_cpuid_state cpuid);
-void mx_vm_free(struct mx_vm *vm);
-uint64_t mx_now_ns(void);
-
 #define MX_CLASS_BIT(c)	(1u << (c))
 #define MX_ALL_CLASSES	(MX_CLASS_BIT(MX_CLASSES) - 1)
 #define MX_X2APIC_CLASSES (MX_CLASS_BIT(MX_CLASS_X2APIC_OFF) | MX_CLASS_BIT(MX_CLASS_X2APIC_ON))
@@ -171,7 +128,7 @@ uint64_t mx_now_ns(void);
 struct mx_group {
 	enum mx_filter_state state;
 	unsigned int classes;	/* MX_CLASS_BIT()s */
-	enum mx_path path;
+	enum msr_path path;
 	const char *name;	/* fixture.variant.test, for the rerun command */
 };
 
@@ -181,7 +138,7 @@ struct mx_group {
  * have had a filter for MX_NEVER_SET), each failing case printed (up to
  * the result's print limit) and counted in @res.
  */
-void mx_run_share(struct mx_vm *vm, const struct mx_group *grp, unsigned int w,
+void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 		  unsigned int n, struct mx_result *res);
 
 /*
@@ -225,7 +182,7 @@ struct mx_layout {
 	struct mx_range_spec ranges[KVM_MSR_FILTER_MAX_RANGES];
 };
 
-struct mx_session *mx_session_new(struct mx_vm *vm, const char *group_name,
+struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 				  struct mx_result *res);
 /* Runs what is pending, frees; returns the failures of the session. */
 uint64_t mx_session_end(struct mx_session *s);
@@ -259,12 +216,13 @@ void mx_set_filter_at_exit(struct mx_session *s, __u32 flags, const struct mx_la
 void mx_set_x2apic(struct mx_session *s, bool on);
 
 /*
- * Add the cases of one guest access: one per response where the model
- * predicts an exit, else one.  @index must be a catalog MSR.  Returns the
- * number of cases added.
+ * Add the cases of one guest access (a WRMSR of a value of @kind; @kind
+ * is not used for RDMSR): one per response where the model predicts an
+ * exit, else one.  @index must be a catalog MSR.  Returns the number of
+ * cases added (0: @kind does not apply to the MSR).
  */
 unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access access,
-			   enum mx_value_kind kind, enum mx_path path);
+			   enum msr_value_kind kind, enum msr_path path);
 /* Run the program built so far and check it. */
 void mx_flush(struct mx_session *s);
 

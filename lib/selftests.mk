@@ -107,7 +107,8 @@ FUZZ_TARGETS ?= $(filter-out fuzz_common afl_driver replay_main guest_string,\
 		  $(patsubst $(SUITE)/fuzz/%.c,%,$(wildcard $(SUITE)/fuzz/*.c)))
 FUZZ_REPLAY := $(FUZZ_OUT)/replay/msr_fuzz_replay
 FUZZ_DEFS := -I$(SUITE)/fuzz -DFUZZ_REPLAY_BIN='"$(FUZZ_REPLAY)"' -DFUZZ_REGRESSIONS_DIR='"$(SUITE)/fuzz/regressions"'
-FUZZ_HDRS := $(wildcard $(SUITE)/fuzz/*.h) $(SUITE)/lib/msr_model.h $(SUITE)/lib/msr_catalog.h
+FUZZ_HDRS := $(wildcard $(SUITE)/fuzz/*.h) $(SUITE)/lib/msr_model.h $(SUITE)/lib/msr_catalog.h \
+	     $(SUITE)/lib/msr_case.h
 FUZZ_LIBS := $(SUITE_OUT)/libsuite.a $(SUITE_OUT)/libkvm.a $(LIBKVM_STRING_OBJ)
 # libFuzzer's interceptors define memcmp (and the str* compares) for the
 # host side: the library's guest-safe string overrides are linked with
@@ -124,7 +125,7 @@ $(FUZZ_OUT)/string_override.o: $(LIBKVM_STRING_OBJ)
 $(FUZZ_OUT)/guest_string.o: $(SUITE)/fuzz/guest_string.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_CFLAGS) -c $< -o $@
-FUZZ_MODEL_SRCS := $(SUITE)/lib/msr_model.c $(SUITE)/lib/msr_catalog.c
+FUZZ_MODEL_SRCS := $(SUITE)/lib/msr_model.c $(SUITE)/lib/msr_catalog.c $(SUITE)/lib/msr_case.c
 # clang and afl-clang-fast get the tree's flags minus dependency generation.
 FUZZ_CFLAGS = $(filter-out -MD -MP,$(CFLAGS)) $(SUITE_CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS)
 FUZZ_CLANG ?= clang

@@ -56,7 +56,7 @@ FIXTURE_TEARDOWN(msr_matrix)
 
 static void run_group(struct __test_metadata *_metadata,
 		      const FIXTURE_VARIANT(msr_matrix) *variant, const char *test,
-		      unsigned int classes, enum mx_path path)
+		      unsigned int classes, enum msr_path path)
 {
 	struct mx_result res = { 0 };
 	struct mx_group grp;
@@ -75,7 +75,7 @@ static void run_group(struct __test_metadata *_metadata,
 	TEST_F(msr_matrix, test)					\
 	{								\
 		run_group(_metadata, variant, #test, classes,		\
-			  MX_PATH_NATIVE);				\
+			  MSR_PATH_NATIVE);				\
 	}
 
 MATRIX_CLASS(valid, MX_CLASS_BIT(MX_CLASS_VALID))
@@ -92,7 +92,7 @@ TEST_F(msr_matrix, forced_emulation)
 		SKIP(return, "kvm.force_emulation_prefix is off (read-only module parameter; "
 		     "boot with kvm.force_emulation_prefix=1 to run the forced emulation path)");
 	run_group(_metadata, variant, "forced_emulation", MX_ALL_CLASSES,
-		  MX_PATH_FORCED_EMULATION);
+		  MSR_PATH_FORCED_EMULATION);
 }
 
 /*
@@ -126,7 +126,7 @@ TEST(msr_matrix_layouts_every_slot_decides)
  * as x86.c does: the filter is looked up and the mask read at each access.
  */
 FIXTURE(msr_matrix_dynamic) {
-	struct mx_vm vm;
+	struct msr_vm vm;
 	struct mx_result res;
 	struct mx_session *s;
 	char name[128];
@@ -134,13 +134,13 @@ FIXTURE(msr_matrix_dynamic) {
 
 FIXTURE_SETUP(msr_matrix_dynamic)
 {
-	mx_vm_create(&self->vm, MSR_CPUID_ABSENT);
+	msr_vm_create(&self->vm, MSR_CPUID_ABSENT, 0);
 	memset(&self->res, 0, sizeof(self->res));
 }
 
 FIXTURE_TEARDOWN(msr_matrix_dynamic)
 {
-	mx_vm_free(&self->vm);
+	msr_vm_free(&self->vm);
 }
 
 static void dynamic_begin(FIXTURE_DATA(msr_matrix_dynamic) *self, const char *test)
@@ -179,8 +179,8 @@ static void probe(struct mx_session *s)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(probe_msrs); i++) {
-		mx_add_access(s, probe_msrs[i], MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
-		mx_add_access(s, probe_msrs[i], MSR_WRMSR, MX_VALUE_VALID, MX_PATH_NATIVE);
+		mx_add_access(s, probe_msrs[i], MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
+		mx_add_access(s, probe_msrs[i], MSR_WRMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	}
 }
 
@@ -229,11 +229,11 @@ TEST_F(msr_matrix_dynamic, filter_replaced)
 	mx_set_mask(self->s, FILTER);
 	mx_set_filter(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, mx_layout_by_name("rw_even"));
 	probe(self->s);
-	mx_add_access(self->s, 0x7ff, MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
+	mx_add_access(self->s, 0x7ff, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	mx_set_filter_at_exit(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, mx_layout_by_name("rw_odd"));
 	probe(self->s);
-	mx_add_access(self->s, 0x800u, MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
-	mx_add_access(self->s, MSR_CAT_EFER, MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
+	mx_add_access(self->s, 0x800u, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
+	mx_add_access(self->s, MSR_CAT_EFER, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	mx_set_filter_at_exit(self->s, KVM_MSR_FILTER_DEFAULT_DENY,
 			      mx_layout_by_name("overlap_deny_first"));
 	probe(self->s);
@@ -261,16 +261,16 @@ TEST_F(msr_matrix_dynamic, mask_changed)
 	/* UNKNOWN exit of 0x3 (allowed: odd), then filtered 0xc0000080 exits too. */
 	mx_set_mask(self->s, UNKNOWN);
 	probe(self->s);
-	mx_add_access(self->s, 0x3, MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
+	mx_add_access(self->s, 0x3, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	mx_set_mask_at_exit(self->s, UNKNOWN | FILTER);
 	probe(self->s);
 	/* The filtered EFER read exits; from there on nothing exits. */
-	mx_add_access(self->s, MSR_CAT_EFER, MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
+	mx_add_access(self->s, MSR_CAT_EFER, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	mx_set_mask_at_exit(self->s, 0);
 	probe(self->s);
 	/* An x2APIC access in xAPIC mode exits with INVAL; then the mask is invalid. */
 	mx_set_mask(self->s, INVAL);
-	mx_add_access(self->s, MSR_CAT_X2APIC_TPR, MSR_RDMSR, MX_VALUE_NONE, MX_PATH_NATIVE);
+	mx_add_access(self->s, MSR_CAT_X2APIC_TPR, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	mx_set_mask_at_exit(self->s, 1ull << 32);
 	probe(self->s);
 	dynamic_end(_metadata, self);

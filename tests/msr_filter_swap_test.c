@@ -45,7 +45,7 @@ static void record(struct kvm_run *run, uint32_t op, void *ctx)
 static const char *swap_sig(char *buf, size_t len, unsigned int p)
 {
 	return msr_div_sig(buf, len, "swap", msr_filter_probes[p].index,
-			   msr_filter_probes[p].write ? "wrmsr" : "rdmsr", "explained", MSR_RULE_NONE);
+			   msr_filter_probes[p].write ? "wrmsr" : "rdmsr", "explained");
 }
 
 static void *swap_worker_run(void *arg)

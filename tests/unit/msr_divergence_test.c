@@ -18,17 +18,14 @@ TEST(signature_names)
 		const char *source;
 		__u32 index;
 		const char *op, *check;
-		enum msr_rule cause;
 		const char *want;
 	} cases[] = {
-		{ "matrix", 0x49, "wrmsr", "guest_result", MSR_RULE_VALUE_RESERVED_BITS,
-		  "matrix.msr_ia32_pred_cmd.wrmsr.guest_result.value_reserved_bits" },
-		{ "matrix", 0x808, "wrmsr", "readback", MSR_RULE_ACCESS_HANDLED,
-		  "matrix.x2apic_msr_tpr.wrmsr.readback.access_handled" },
-		{ NULL, 0xc0000082, "wrmsr", "exit", MSR_RULE_NONE, "msr_lstar.wrmsr.exit" },
-		{ "msr_filter", 0x4b564d05, "rdmsr", "exit", MSR_RULE_NONE,
+		{ "matrix", 0x49, "wrmsr", "guest", "matrix.msr_ia32_pred_cmd.wrmsr.guest" },
+		{ "matrix", 0x808, "wrmsr", "readback", "matrix.x2apic_msr_tpr.wrmsr.readback" },
+		{ NULL, 0xc0000082, "wrmsr", "exit", "msr_lstar.wrmsr.exit" },
+		{ "msr_filter", 0x4b564d05, "rdmsr", "exit",
 		  "msr_filter.unlisted.rdmsr.exit" },	/* no msr-index.h name */
-		{ "msrs_ioctl", 0x10a, "set", "count", MSR_RULE_NONE,
+		{ "msrs_ioctl", 0x10a, "set", "count",
 		  "msrs_ioctl.msr_ia32_arch_capabilities.set.count" },
 	};
 	char buf[MSR_SIG_LEN];
@@ -37,7 +34,7 @@ TEST(signature_names)
 	for (i = 0; i < ARRAY_LEN(cases); i++)
 		EXPECT_STREQ(cases[i].want, msr_div_sig(buf, sizeof(buf), cases[i].source,
 							cases[i].index, cases[i].op,
-							cases[i].check, cases[i].cause));
+							cases[i].check));
 }
 
 TEST(baseline_entries_parse_or_fail)
@@ -54,6 +51,8 @@ TEST(baseline_entries_parse_or_fail)
 		{ "x.y.z.w guest:+no_such_feature | r", false, 0 },
 		{ "x.y.z.w vendor=arm | r", false, 0 },
 		{ "x.y.z.w kernel>=6 | r", false, 0 },
+		{ "x.y.z.w cause=value_pat_type guest:+ibpb | r", true, 2 },
+		{ "x.y.z.w cause=no_such_rule | r", false, 0 },
 		{ "no bar at all", false, 0 },
 		{ "msr_filter_exit_matrix_test:msr_matrix.never_set.refused | old form", false, 0 },
 	};
@@ -72,9 +71,9 @@ TEST(baseline_entries_parse_or_fail)
 }
 
 static const char *const entries[] = {
-	"matrix.msr_ia32_*_cmd.wrmsr.*.access_invalid | PVM completes them",
+	"matrix.msr_ia32_*_cmd.wrmsr.* cause=access_invalid | PVM completes them",
 	"msrs_ioctl.msr_ia32_pred_cmd.set.count host:-ibpb | no host IBPB",
-	"matrix.x2apic_msr_tpr.wrmsr.readback.* vendor=amd kernel<6.14 | TPR nibble",
+	"matrix.x2apic_msr_tpr.wrmsr.readback vendor=amd kernel<6.14 | TPR nibble",
 	"matrix.msr_tsc_aux.* guest:+rdtscp | with RDTSCP",
 	"matrix.msr_tsc_aux.rdmsr.* | any other TSC_AUX read",
 };
@@ -82,24 +81,26 @@ static const char *const entries[] = {
 TEST(baseline_first_match_with_conditions)
 {
 	struct msr_div_case amd_612 = { MSR_VENDOR_AMD, MSR_FEAT_LM, MSR_FEAT_IBPB,
-					MSR_KERNEL(6, 12) };
+					MSR_KERNEL(6, 12), MSR_RULE_ACCESS_INVALID };
+	struct msr_div_case amd_612_handled = { MSR_VENDOR_AMD, MSR_FEAT_LM, MSR_FEAT_IBPB,
+						MSR_KERNEL(6, 12), MSR_RULE_ACCESS_HANDLED };
 	struct msr_div_case intel_618 = { MSR_VENDOR_INTEL, MSR_FEAT_RDTSCP, 0,
-					  MSR_KERNEL(6, 18) };
+					  MSR_KERNEL(6, 18), MSR_RULE_ACCESS_INVALID };
 	const struct {
 		const char *sig;
 		const struct msr_div_case *c;
 		int want;
 	} cases[] = {
-		{ "matrix.msr_ia32_pred_cmd.wrmsr.exits.access_invalid", &amd_612, 0 },
-		{ "matrix.msr_ia32_flush_cmd.wrmsr.guest_result.access_invalid", &amd_612, 0 },
-		{ "matrix.msr_ia32_pred_cmd.wrmsr.exits.access_handled", &amd_612, -1 },
+		{ "matrix.msr_ia32_pred_cmd.wrmsr.exit", &amd_612, 0 },
+		{ "matrix.msr_ia32_flush_cmd.wrmsr.guest", &amd_612, 0 },
+		{ "matrix.msr_ia32_pred_cmd.wrmsr.exit", &amd_612_handled, -1 },	/* cause */
 		{ "msrs_ioctl.msr_ia32_pred_cmd.set.count", &amd_612, -1 },	/* host has it */
 		{ "msrs_ioctl.msr_ia32_pred_cmd.set.count", &intel_618, 1 },
-		{ "matrix.x2apic_msr_tpr.wrmsr.readback.access_handled", &amd_612, 2 },
-		{ "matrix.x2apic_msr_tpr.wrmsr.readback.access_handled", &intel_618, -1 },
-		{ "matrix.msr_tsc_aux.rdmsr.exits.access_invalid", &intel_618, 3 },
-		{ "matrix.msr_tsc_aux.rdmsr.exits.access_invalid", &amd_612, 4 },
-		{ "matrix.msr_tsc_aux.wrmsr.exits.access_invalid", &amd_612, -1 },
+		{ "matrix.x2apic_msr_tpr.wrmsr.readback", &amd_612_handled, 2 },
+		{ "matrix.x2apic_msr_tpr.wrmsr.readback", &intel_618, -1 },
+		{ "matrix.msr_tsc_aux.rdmsr.exit", &intel_618, 3 },
+		{ "matrix.msr_tsc_aux.rdmsr.exit", &amd_612, 4 },
+		{ "matrix.msr_tsc_aux.wrmsr.exit", &amd_612, -1 },
 	};
 	static struct msr_baseline b;
 	size_t i;
@@ -120,10 +121,10 @@ TEST(tally_counts_covered_and_new)
 	struct msr_div_case c = { MSR_VENDOR_AMD, MSR_FEAT_LM, 0, MSR_KERNEL(6, 12) };
 
 	setenv("MSR_BASELINE", "", 1);	/* no entries: everything is new */
-	msr_div_check(&t, "matrix.a.rdmsr.exits.x", &c, false);
-	msr_div_check(&t, "matrix.a.rdmsr.exits.x", &c, true);
-	msr_div_check(&t, "matrix.a.rdmsr.exits.x", &c, true);
-	msr_div_check(&t, "matrix.b.wrmsr.exits.x", &c, true);
+	msr_div_check(&t, "matrix.a.rdmsr.exit", &c, false);
+	msr_div_check(&t, "matrix.a.rdmsr.exit", &c, true);
+	msr_div_check(&t, "matrix.a.rdmsr.exit", &c, true);
+	msr_div_check(&t, "matrix.b.wrmsr.exit", &c, true);
 	msr_div_fail_unnamed(&t);
 	EXPECT_EQ(4u, t.failures);
 	EXPECT_EQ(4u, t.unmatched);
