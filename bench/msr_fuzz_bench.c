@@ -67,12 +67,12 @@ static void answer(struct kvm_run *run, uint32_t op, void *ctx)
 
 static double time_runs(struct guest_msr_vcpu *g, unsigned int iters)
 {
-	uint64_t t0 = fuzz_now_ns();
+	uint64_t t0 = msr_now_ns();
 	unsigned int i;
 
 	for (i = 0; i < iters; i++)
 		guest_msr_run(g, answer, NULL);
-	return (fuzz_now_ns() - t0) / 1000.0 / iters;
+	return (msr_now_ns() - t0) / 1000.0 / iters;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -110,10 +110,10 @@ static void measure_raw(struct raw_costs *c)
 		.base = 0x10000, .nmsrs = 64, .bitmap = bitmap };
 	fuzz_set_msr_filter(g.vm, &f, &last);	/* the first one waits for SRCU */
 	for (i = 0; i < 200; i++) {
-		t0 = fuzz_now_ns();
-		while (fuzz_now_ns() - last < FUZZ_INSTALL_GAP_NS)
+		t0 = msr_now_ns();
+		while (msr_now_ns() - last < MSR_INSTALL_GAP_NS)
 			;
-		t0 = fuzz_now_ns();
+		t0 = msr_now_ns();
 		fuzz_set_msr_filter(g.vm, &f, &last);
 		took[i] = last - t0;
 	}
@@ -121,10 +121,10 @@ static void measure_raw(struct raw_costs *c)
 	qsort(took, 200, sizeof(took[0]), cmp_u64);
 	c->install_us = took[100] / 1000.0;
 
-	t0 = fuzz_now_ns();
+	t0 = msr_now_ns();
 	for (i = 0; i < 20000; i++)
 		ioctl(g.vcpu->fd, KVM_GET_MSRS, &msrs);
-	c->ioctl_us = (fuzz_now_ns() - t0) / 1000.0 / 20000;
+	c->ioctl_us = (msr_now_ns() - t0) / 1000.0 / 20000;
 
 	c->run_us = empty;
 	c->op_us = handled - empty;
@@ -160,11 +160,11 @@ static void bench_target(const struct fuzz_target *t, unsigned int goal, double 
 		fuzz_run_one(t, s.data[i], s.len[i]);
 
 	before = fuzz_stats;
-	t0 = fuzz_now_ns();
+	t0 = msr_now_ns();
 	do {
 		for (i = 0; i < s.n; i++, n++)
 			fuzz_run_one(t, s.data[i], s.len[i]);
-		elapsed = fuzz_now_ns() - t0;
+		elapsed = msr_now_ns() - t0;
 	} while (elapsed < seconds * 1e9);
 
 	d.kvm_runs = fuzz_stats.kvm_runs - before.kvm_runs;

@@ -33,6 +33,7 @@
 #include "kvm_util.h"
 #include "msr_model.h"
 #include "msr_divergence.h"
+#include "msr_case.h"
 
 /* Exit codes of the replay binary and of harness bugs. */
 #define FUZZ_EXIT_OK		0
@@ -154,6 +155,13 @@ struct msr_vcpu_model;
 void fuzz_set_case(const struct msr_vcpu_model *m);
 
 /*
+ * Check @k of case @c failed (lib/msr_case.h): fuzz_divergence() with the
+ * case's signature, its cause for the baseline, @what the target says of
+ * the case, then the engine's access and expected-vs-actual text.
+ */
+bool fuzz_case_diverged(const struct msr_case *c, enum msr_check k, const char *what);
+
+/*
  * Replay TAP (msr_fuzz_replay's regression corpus): the DIVERGENCE-* lines
  * of the input just replayed, as subtest @subtest; @expected is the
  * signature the regression was saved under ("<target>.<name>"), counted as
@@ -229,16 +237,10 @@ bool fuzz_kcov_active(void);
  */
 int fuzz_vcpu_run(struct kvm_vcpu *vcpu);
 
-uint64_t fuzz_now_ns(void);
-
 /*
- * KVM_X86_SET_MSR_FILTER returns in ~10 us when the VM's previous install
- * ended more than ~25 us before (expedited SRCU grace period), else it
- * waits milliseconds.  Wait until FUZZ_INSTALL_GAP_NS have passed since
- * *@last_end_ns (counted), do the ioctl, store its end.  Returns the
- * ioctl's result (0 or -errno).
+ * msr_filter_install_spaced() (lib/msr_case.h), counted in fuzz_stats.
+ * Returns the ioctl's result (0 or -errno).
  */
-#define FUZZ_INSTALL_GAP_NS	30000ull
 int fuzz_set_msr_filter(struct kvm_vm *vm, const struct kvm_msr_filter *f,
 			uint64_t *last_end_ns);
 

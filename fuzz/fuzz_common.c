@@ -180,6 +180,20 @@ void fuzz_set_case(const struct msr_vcpu_model *m)
 	msr_div_case_of(&cur_case, m);
 }
 
+bool fuzz_case_diverged(const struct msr_case *c, enum msr_check k, const char *what)
+{
+	char sig[FUZZ_SIG_LEN], desc[1536], access[320];
+	bool known;
+
+	msr_case_sig(sig, sizeof(sig), NULL, c, k);
+	msr_case_describe_access(access, sizeof(access), c);
+	msr_case_describe(desc, sizeof(desc), c, NULL, "  ");
+	cur_case.cause = c->first.cause;
+	known = fuzz_divergence(sig, "%s: %s\n  %s", what, access, desc);
+	cur_case.cause = MSR_RULE_NONE;
+	return known;
+}
+
 static bool strict(void)
 {
 	const char *s = getenv("MSR_FUZZ_STRICT");
@@ -534,7 +548,7 @@ static void run_timeout(int sig)
 		timer_pending = 0;
 		return;
 	}
-	ran = fuzz_now_ns() - input_start_ns;
+	ran = msr_now_ns() - input_start_ns;
 	if (ran < bound) {
 		timer_set(bound - ran);
 		return;
@@ -557,7 +571,7 @@ static void run_timer_init(void)
 
 static void input_begin(void)
 {
-	input_start_ns = fuzz_now_ns();
+	input_start_ns = msr_now_ns();
 	in_input = 1;
 	if (run_timer_ok && !timer_pending) {
 		timer_pending = 1;
@@ -584,28 +598,15 @@ int fuzz_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 }
 
-uint64_t fuzz_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ull + t.tv_nsec;
-}
 
 int fuzz_set_msr_filter(struct kvm_vm *vm, const struct kvm_msr_filter *f, uint64_t *last_end_ns)
 {
-	uint64_t now = fuzz_now_ns();
-	int rc;
+	bool waited;
+	int rc = msr_filter_install_spaced(vm, f, last_end_ns, &waited);
 
-	if (now - *last_end_ns < FUZZ_INSTALL_GAP_NS) {
-		fuzz_stats.install_waits++;
-		while (fuzz_now_ns() - *last_end_ns < FUZZ_INSTALL_GAP_NS)
-			;
-	}
 	fuzz_stats.filter_installs++;
-	rc = ioctl(vm->fd, KVM_X86_SET_MSR_FILTER, f);
-	*last_end_ns = fuzz_now_ns();
-	return rc ? -errno : 0;
+	fuzz_stats.install_waits += waited;
+	return rc;
 }
 
 /* ---- the driver side -------------------------------------------------------- */

@@ -645,17 +645,13 @@ static void build_filter(const struct mf_input *in, struct mf_filter *f)
 
 struct mf_vm {
 	bool live;
-	struct guest_msr_vcpu g;
-	struct msr_catalog catalog;
-	struct msr_vcpu_model model;
+	struct msr_vm m;
 	struct msr_facts facts[MSR_CATALOG_SIZE];
-	uint64_t last_install_end;
 };
 
 /* [MF_MAX_RESIDENTS][guest CPUID state][turn], from mf_init() */
 static struct mf_vm (*vms)[MSR_CPUID_STATES][2];
 static uint8_t vm_turn[MF_MAX_RESIDENTS][MSR_CPUID_STATES];
-static struct msr_host_info host;
 
 static void filter_sig(char *buf, size_t len, const char *what, enum msr_rule rule)
 {
@@ -672,7 +668,7 @@ static void filter_sig(char *buf, size_t len, const char *what, enum msr_rule ru
 static void mf_vm_discard(struct mf_vm *vm)
 {
 	if (vm->live)
-		guest_msr_vcpu_free(&vm->g);
+		msr_vm_free(&vm->m);
 	vm->live = false;
 }
 
@@ -683,7 +679,7 @@ static void mf_vm_discard(struct mf_vm *vm)
 static bool install_resident(struct mf_vm *vm, const struct mf_resident *res, const char *when)
 {
 	char sig[FUZZ_SIG_LEN];
-	int rc = fuzz_set_msr_filter(vm->g.vm, &res->filter, &vm->last_install_end);
+	int rc = fuzz_set_msr_filter(vm->m.g.vm, &res->filter, &vm->m.last_install_end_ns);
 
 	if (!rc)
 		return true;
@@ -695,17 +691,6 @@ static bool install_resident(struct mf_vm *vm, const struct mf_resident *res, co
 	return false;
 }
 
-/*
- * The library loads the whole executable image, .bss included, into
- * memslot 0, sized for 512 pages; libFuzzer's .bss alone is ~10 MiB.
- */
-extern char __executable_start[], _end[];
-
-static uint64_t image_pages(void)
-{
-	return (uint64_t)(_end - __executable_start) / getpagesize() + 1;
-}
-
 static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res,
 			 enum msr_cpuid_state cpuid)
 {
@@ -713,24 +698,13 @@ static bool mf_vm_create(struct mf_vm *vm, const struct mf_resident *res,
 	int rc;
 
 	memset(vm, 0, sizeof(*vm));
-	guest_msr_vcpu_create_extra(&vm->g, image_pages());
+	msr_vm_create(&vm->m, cpuid, msr_image_pages());
 	vm->live = true;
-	/*
-	 * The library's vCPU is absent already; present must be set before
-	 * the probe and the model, which both see the CPUID KVM holds.
-	 */
-	if (cpuid != MSR_CPUID_ABSENT)
-		msr_guest_cpuid_set(vm->g.vcpu, cpuid);
-	guest_msr_prog_done_port(&vm->g, true);
-	msr_catalog_init(&vm->catalog);
-	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
-	msr_probe_catalog(&vm->catalog, vm->g.vcpu);
-	msr_vcpu_model_from_host(&vm->model, &host, vm->g.vcpu);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
-		msr_catalog_facts(&vm->catalog.entries[i], &vm->model, &vm->facts[i]);
+		msr_catalog_facts(&vm->m.catalog.entries[i], &vm->m.model, &vm->facts[i]);
 	/* The resident's install below may diverge: in this VM's setting. */
-	fuzz_set_case(&vm->model);
-	rc = __vm_enable_cap(vm->g.vm, KVM_CAP_X86_USER_SPACE_MSR, MF_EXIT_MASK);
+	fuzz_set_case(&vm->m.model);
+	rc = __vm_enable_cap(vm->m.g.vm, KVM_CAP_X86_USER_SPACE_MSR, MF_EXIT_MASK);
 	FUZZ_HARNESS_ASSERT(!rc, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, %#x): %s",
 			    MF_EXIT_MASK, strerror(errno));
 	return install_resident(vm, res, "on a new VM");
@@ -746,230 +720,43 @@ static struct mf_vm *mf_vm_get(unsigned int resident, enum msr_cpuid_state cpuid
 	if (!vm->live && !mf_vm_create(vm, &residents[resident], cpuid))
 		return NULL;
 	/* Known divergences are matched in this VM's setting (guest CPUID...). */
-	fuzz_set_case(&vm->model);
+	fuzz_set_case(&vm->m.model);
 	return vm;
 }
 
 /* ---- probes ---------------------------------------------------------------- */
 
-struct mf_plan {
-	const struct mf_probe *p;
-	bool write;		/* after demotion */
-	bool demoted;		/* an unlisted WRMSR the filter allows: run as RDMSR */
-	int entry;		/* catalog position, -1: unlisted */
-	bool full;		/* the model predicts everything (else: the filter only) */
-	uint64_t value;
-	uint64_t answer;	/* msr.data for an RDMSR exit */
-	struct msr_filter_verdict fv;
-	struct msr_outcome first;	/* KVM's handling of the instruction */
-	struct msr_outcome final;	/* after the answer, if it exits */
-};
-
-struct mf_seen {
-	unsigned int exits;
-	uint32_t exit_reason;
-	struct msr_exit_fields msr;
-};
-
 struct mf_ctx {
 	const struct mf_input *in;
 	struct mf_vm *vm;
 	const struct mf_resident *res;
-	const struct msr_model_filter_state *state;	/* in force (model) */
+	struct msr_case_setting set;	/* set.filter: the state in force (model) */
 	bool accepted;			/* the fuzzed filter is in force */
-	struct mf_plan plan[MF_MAX_PROBES];
-	struct mf_seen seen[MF_MAX_PROBES];
+	struct msr_case c[MF_MAX_PROBES];
 };
 
-static int catalog_pos(const struct mf_vm *vm, uint32_t index)
-{
-	unsigned int i;
-
-	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-		if (vm->catalog.entries[i].index == index)
-			return i;
-	}
-	return -1;
-}
-
-static uint64_t answer_for(unsigned int i, uint32_t index)
-{
-	return (uint64_t)(0xda7a0000u | i) << 32 | (0x5eed0000u ^ (index & 0xffff));
-}
-
+/*
+ * Probe @i as a case: a catalog MSR writes its current value (an UNKNOWN
+ * one, which has no handler, the input's); RDMSR exits are answered with
+ * a distinctive value, every exit with error 0.
+ */
 static void plan_probe(struct mf_ctx *c, unsigned int i)
 {
 	const struct mf_probe *p = &c->in->probes[i];
-	struct mf_plan *pl = &c->plan[i];
-	struct msr_exit_fields user;
-	struct msr_facts f;
+	const struct msr_catalog_entry *e = msr_catalog_find(&c->vm->m.catalog, p->index);
+	struct msr_case *k = &c->c[i];
 
-	memset(pl, 0, sizeof(*pl));
-	pl->p = p;
-	pl->write = p->write;
-	pl->entry = catalog_pos(c->vm, p->index);
-	pl->answer = answer_for(i, p->index);
-	pl->fv = msr_model_filter_allows(c->state, p->index,
-					 pl->write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ);
-	if (pl->entry >= 0) {
-		f = c->vm->facts[pl->entry];
-		pl->full = true;
-		/* UNKNOWN MSRs have no handler: any value; else the current one. */
-		if (c->vm->catalog.entries[pl->entry].class == MSR_CLASS_UNKNOWN)
-			pl->value = p->value;
-		else
-			pl->value = f.rd_value;
-	} else {
-		msr_facts_init(&f, p->index);
-		if (pl->write && pl->fv.allowed) {
-			pl->write = false;
-			pl->demoted = true;
-			pl->fv = msr_model_filter_allows(c->state, p->index, KVM_MSR_FILTER_READ);
-		}
-		pl->value = p->value;
-		pl->full = !pl->fv.allowed;
-	}
-	pl->first = msr_model_guest_access(c->state, MF_EXIT_MASK, &f,
-					   pl->write ? MSR_WRMSR : MSR_RDMSR, pl->value);
-	user = pl->first.msr;
-	user.error = 0;
-	user.data = pl->answer;
-	pl->final = msr_model_complete_exit(&pl->first, &user);
-	fuzz_feedback(fuzz_key(MF_TAG_PROBE, pl->first.rule, pl->first.cause,
-			       pl->write | pl->fv.rule << 1 | pl->fv.allowed << 7 |
-			       c->accepted << 8 | pl->full << 9 | (p->src << 10)));
-}
-
-enum mf_run {
-	MF_RUN_OK,
-	MF_RUN_FAILED,		/* KVM_RUN returned an error */
-	MF_RUN_EXTRA_EXIT,	/* an MSR exit after the last probe, or too many */
-	MF_RUN_OTHER_EXIT,	/* neither an MSR exit nor the program's end */
-	MF_RUN_INCOMPLETE,	/* done before every probe ran */
-};
-
-static const char *const run_names[] = {
-	"ok", "KVM_RUN failed", "MSR exit with no probe to belong to",
-	"unexpected exit", "program ended early",
-};
-
-/* The program, to its end.  *@op: the probe being executed when it stopped. */
-static enum mf_run run_program(struct mf_ctx *c, uint32_t *op, int *err)
-{
-	struct guest_msr_program *p = c->vm->g.prog;
-	struct kvm_run *run = c->vm->g.vcpu->run;
-	unsigned int n = c->in->nprobes, total = 0;
-	struct mf_seen *s;
-
-	*op = 0;
-	for (;;) {
-		if (fuzz_vcpu_run(c->vm->g.vcpu)) {
-			*err = errno;
-			return MF_RUN_FAILED;
-		}
-		*op = guest_msr_current_op(&c->vm->g, *op);
-		switch (run->exit_reason) {
-		case KVM_EXIT_X86_RDMSR:
-		case KVM_EXIT_X86_WRMSR:
-			fuzz_stats.exits++;
-			if (*op >= n || ++total > 2 * n)
-				return MF_RUN_EXTRA_EXIT;
-			s = &c->seen[*op];
-			if (!s->exits++) {
-				s->exit_reason = run->exit_reason;
-				s->msr.error = run->msr.error;
-				memcpy(s->msr.pad, run->msr.pad, sizeof(s->msr.pad));
-				s->msr.reason = run->msr.reason;
-				s->msr.index = run->msr.index;
-				s->msr.data = run->msr.data;
-			}
-			p->executed = *op;
-			run->msr.error = 0;
-			if (run->exit_reason == KVM_EXIT_X86_RDMSR)
-				run->msr.data = c->plan[*op].answer;
-			continue;
-		case KVM_EXIT_IO:
-			if (run->io.port != GUEST_MSR_DONE_PORT)
-				return MF_RUN_OTHER_EXIT;
-			return p->executed == n && *op == n ? MF_RUN_OK : MF_RUN_INCOMPLETE;
-		default:
-			return MF_RUN_OTHER_EXIT;
-		}
-	}
-}
-
-/* ---- describing --------------------------------------------------------------- */
-
-static const char *access_op(bool write)
-{
-	return write ? "wrmsr" : "rdmsr";
-}
-
-static const char *msr_label(uint32_t index)
-{
-	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
-
-	return e ? e->name : "not in the catalog";
-}
-
-static void describe_expected(char *buf, size_t len, const struct mf_plan *pl)
-{
-	const struct msr_outcome *o = &pl->final;
-	int n = 0;
-
-	if (!pl->full) {
-		snprintf(buf, len, "anything but a FILTER exit (the filter allows it: rule %s, range "
-			 "%d; KVM's handler for this index is not modelled); if it exits: %s, "
-			 "index %#x, data 0, error 0, pad 0, then retired with EDX:EAX = %#llx",
-			 msr_rule_name(pl->fv.rule), pl->fv.range,
-			 exit_reason_str(KVM_EXIT_X86_RDMSR), pl->p->index,
-			 (unsigned long long)pl->answer);
-		return;
-	}
-	if (pl->first.result == MSR_RESULT_EXIT)
-		n += snprintf(buf + n, len - n, "one exit %s (reason %s, index %#x, data %#llx, "
-			      "error 0, pad 0), then ", exit_reason_str(pl->first.exit_reason),
-			      msr_model_reason_str(pl->first.msr.reason), pl->first.msr.index,
-			      (unsigned long long)pl->first.msr.data);
-	else
-		n += snprintf(buf + n, len - n, "no exit; ");
-	if (o->result == MSR_RESULT_GP)
-		n += snprintf(buf + n, len - n, "#GP (vector %u), not retired", MSR_MODEL_GP_VECTOR);
-	else if (!pl->write)
-		n += snprintf(buf + n, len - n, "retired, EDX:EAX = %#llx",
-			      (unsigned long long)((uint64_t)o->edx << 32 | o->eax));
-	else
-		n += snprintf(buf + n, len - n, "retired");
-	snprintf(buf + n, len - n, "\n            rule %s (%s); classified %s; filter: %s by %s "
-		 "(ranges[%d])", msr_rule_name(o->rule), msr_rule_citation(o->rule),
-		 msr_rule_name(pl->first.cause), pl->fv.allowed ? "allowed" : "denied",
-		 msr_rule_name(pl->fv.rule), pl->fv.range);
-}
-
-static void describe_seen(char *buf, size_t len, const struct mf_plan *pl,
-			  const struct mf_seen *s, const struct guest_msr_result *r)
-{
-	static const uint8_t zero[7];
-	int n = 0;
-
-	if (!s->exits)
-		n += snprintf(buf, len, "no exit; ");
-	else
-		n += snprintf(buf, len, "%u exit%s, first %s (reason %s, index %#x, data %#llx, "
-			      "error %u, pad %s); ", s->exits, s->exits > 1 ? "s" : "",
-			      exit_reason_str(s->exit_reason), msr_model_reason_str(s->msr.reason),
-			      s->msr.index, (unsigned long long)s->msr.data, s->msr.error,
-			      memcmp(s->msr.pad, zero, sizeof(zero)) ? "NOT zero" : "0");
-	if (r->vector == GUEST_MSR_NOT_RUN)
-		snprintf(buf + n, len - n, "the instruction never completed");
-	else if (r->vector)
-		snprintf(buf + n, len - n, "exception vector %u, %sretired", r->vector,
-			 r->retired ? "" : "not ");
-	else if (!pl->write)
-		snprintf(buf + n, len - n, "%sretired, EDX:EAX = %#llx", r->retired ? "" : "NOT ",
-			 (unsigned long long)r->value);
-	else
-		snprintf(buf + n, len - n, "%sretired", r->retired ? "" : "NOT ");
+	*k = (struct msr_case){
+		.index = p->index, .access = p->write ? MSR_WRMSR : MSR_RDMSR, .value = p->value,
+		.entry = e ? (int)(e - c->vm->m.catalog.entries) : -1,
+		.answer.data = (uint64_t)(0xda7a0000u | i) << 32 | (0x5eed0000u ^ (p->index & 0xffff)),
+	};
+	if (e && e->class != MSR_CLASS_UNKNOWN)
+		k->value = c->vm->facts[k->entry].rd_value;
+	msr_case_predict(&c->set, k, e ? &c->vm->facts[k->entry] : NULL);
+	fuzz_feedback(fuzz_key(MF_TAG_PROBE, k->first.rule, k->first.cause,
+			       (k->access == MSR_WRMSR) | k->fv.rule << 1 | k->fv.allowed << 7 |
+			       c->accepted << 8 | k->full << 9 | (p->src << 10)));
 }
 
 static const char *in_force_name(const struct mf_ctx *c)
@@ -978,96 +765,13 @@ static const char *in_force_name(const struct mf_ctx *c)
 			     "the resident filter (the fuzzed one was rejected)";
 }
 
-static bool probe_diverged(struct mf_ctx *c, unsigned int i, const char *check,
-			   const struct guest_msr_result *r)
+static bool probe_diverged(struct mf_ctx *c, unsigned int i, enum msr_check k)
 {
-	const struct mf_plan *pl = &c->plan[i];
-	char sig[FUZZ_SIG_LEN], want[768], got[384], value[48] = "";
+	char what[320];
 
-	fuzz_sig(sig, sizeof(sig), pl->p->index, access_op(pl->write), check);
-	describe_expected(want, sizeof(want), pl);
-	describe_seen(got, sizeof(got), pl, &c->seen[i], r);
-	if (pl->write)
-		snprintf(value, sizeof(value), " of %#llx", (unsigned long long)pl->value);
-	return fuzz_divergence(sig, "probe %u (from 0) of %u: guest %s %#x (%s)%s%s, with %s "
-			       "(resident %s), exit mask INVAL|UNKNOWN|FILTER, exits answered "
-			       "error 0 (RDMSR: data %#llx)\n  expected: %s\n  actual:   %s",
-			       i, c->in->nprobes, pl->write ? "WRMSR" : "RDMSR", pl->p->index,
-			       msr_label(pl->p->index), value,
-			       pl->demoted ? " (a WRMSR demoted: unlisted index, filter allows)" : "",
-			       in_force_name(c), c->res->spec->name,
-			       (unsigned long long)pl->answer, want, got);
-}
-
-/* ---- checks ------------------------------------------------------------------- */
-
-static bool is_filter_exit(const struct mf_seen *s)
-{
-	return s->exits && s->msr.reason == KVM_MSR_EXIT_REASON_FILTER;
-}
-
-static bool guest_matches(const struct mf_plan *pl, const struct guest_msr_result *r)
-{
-	if (pl->final.result == MSR_RESULT_GP)
-		return r->vector == MSR_MODEL_GP_VECTOR && !r->retired;
-	if (r->vector || !r->retired)
-		return false;
-	return pl->write || r->value == ((uint64_t)pl->final.edx << 32 | pl->final.eax);
-}
-
-/* Exit fields besides the exit reason and msr.reason. */
-static bool fields_match(const struct mf_seen *s, uint32_t index, uint64_t data)
-{
-	static const uint8_t zero[7];
-
-	return s->msr.index == index && s->msr.data == data && !s->msr.error &&
-	       !memcmp(s->msr.pad, zero, sizeof(zero));
-}
-
-/* Returns true if a divergence was reported (stop checking this input). */
-static bool check_full(struct mf_ctx *c, unsigned int i, const struct guest_msr_result *r)
-{
-	const struct mf_plan *pl = &c->plan[i];
-	const struct mf_seen *s = &c->seen[i];
-	bool want_exit = pl->first.result == MSR_RESULT_EXIT;
-	bool want_filter = want_exit && pl->first.msr.reason == KVM_MSR_EXIT_REASON_FILTER;
-
-	if (s->exits != want_exit ||
-	    (want_exit && (s->exit_reason != pl->first.exit_reason ||
-			   s->msr.reason != pl->first.msr.reason))) {
-		/* A rejected filter that changed what the filter decides. */
-		if (!c->accepted && want_filter != is_filter_exit(s))
-			return probe_diverged(c, i, "previous", r);
-		return probe_diverged(c, i, "exit", r);
-	}
-	if (want_exit && !fields_match(s, pl->first.msr.index, pl->first.msr.data))
-		return probe_diverged(c, i, "fields", r);
-	if (!guest_matches(pl, r))
-		return probe_diverged(c, i, "guest", r);
-	return false;
-}
-
-/* An allowed probe of an index the model has no handler facts for. */
-static bool check_filter_only(struct mf_ctx *c, unsigned int i, const struct guest_msr_result *r)
-{
-	const struct mf_plan *pl = &c->plan[i];
-	const struct mf_seen *s = &c->seen[i];
-
-	if (s->exits > 1 || (s->exits && (s->exit_reason != KVM_EXIT_X86_RDMSR ||
-					  (s->msr.reason != KVM_MSR_EXIT_REASON_INVAL &&
-					   s->msr.reason != KVM_MSR_EXIT_REASON_UNKNOWN))))
-		return probe_diverged(c, i, !c->accepted && is_filter_exit(s) ? "previous" : "exit",
-				      r);
-	if (s->exits) {
-		if (!fields_match(s, pl->p->index, 0))
-			return probe_diverged(c, i, "fields", r);
-		if (r->vector || !r->retired || r->value != pl->answer)
-			return probe_diverged(c, i, "guest", r);
-		return false;
-	}
-	if (!((!r->vector && r->retired) || (r->vector == MSR_MODEL_GP_VECTOR && !r->retired)))
-		return probe_diverged(c, i, "guest", r);
-	return false;
+	snprintf(what, sizeof(what), "probe %u (from 0) of %u, with %s (resident %s), exit mask "
+		 "INVAL|UNKNOWN|FILTER", i, c->in->nprobes, in_force_name(c), c->res->spec->name);
+	return fuzz_case_diverged(&c->c[i], k, what);
 }
 
 /*
@@ -1080,12 +784,12 @@ static bool raw_write_escaped(const struct mf_ctx *c)
 	unsigned int i;
 
 	for (i = 0; i < c->in->nprobes; i++) {
-		const struct mf_plan *pl = &c->plan[i];
-		const struct mf_seen *s = &c->seen[i];
+		const struct msr_case *k = &c->c[i];
 
-		if (pl->entry >= 0 || !pl->write)
+		if (k->kind != MSR_CASE_RAW || k->access != MSR_WRMSR)
 			continue;
-		if (s->exits != 1 || s->exit_reason != KVM_EXIT_X86_WRMSR || !is_filter_exit(s))
+		if (k->exits != 1 || k->exit_reason != KVM_EXIT_X86_WRMSR ||
+		    k->seen.reason != KVM_MSR_EXIT_REASON_FILTER)
 			return true;
 	}
 	return false;
@@ -1093,54 +797,37 @@ static bool raw_write_escaped(const struct mf_ctx *c)
 
 static void run_probes(struct mf_ctx *c)
 {
-	struct guest_msr_program *prog = c->vm->g.prog;
-	unsigned int i, n = c->in->nprobes;
-	enum mf_run rr;
-	uint32_t op;
-	int err = 0;
+	struct msr_case_run b = {
+		.g = &c->vm->m.g, .c = c->c, .n = c->in->nprobes, .vcpu_run = fuzz_vcpu_run,
+		.vcpu_run_once = fuzz_vcpu_run,
+	};
+	char run[512];
+	unsigned int i;
 
-	guest_msr_prog_clear(&c->vm->g);
-	memset(c->seen, 0, sizeof(c->seen[0]) * n);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < b.n; i++)
 		plan_probe(c, i);
-		guest_msr_prog_add(&c->vm->g, c->plan[i].write ? GUEST_WRMSR : GUEST_RDMSR,
-				   c->plan[i].p->index, c->plan[i].value);
-	}
-	fuzz_stats.guest_ops += n;
-	rr = run_program(c, &op, &err);
-	if (rr != MF_RUN_OK) {
-		char sig[FUZZ_SIG_LEN];
-		uint32_t index = op < n ? c->plan[op].p->index : 0;
+	fuzz_stats.guest_ops += b.n;
+	msr_case_run(&b);
+	fuzz_stats.exits += b.exits;
+	for (i = 0; i < b.n && c->c[i].ran; i++) {
+		const struct msr_case *k = &c->c[i];
+		struct msr_case_verdict v = msr_case_check(&c->set, k);
 
-		if (op < n)
-			fuzz_sig(sig, sizeof(sig), index, access_op(c->plan[op].write), "run");
-		else
-			snprintf(sig, sizeof(sig), "none.program.run");
-		fuzz_divergence(sig, "guest program of %u probes with %s (resident %s): %s at probe "
-				"%u (%s of %#x): KVM_RUN %s, exit %s (%u); the model predicts only MSR "
-				"exits and the program's end", n, in_force_name(c), c->res->spec->name,
-				run_names[rr], op, op < n ? (c->plan[op].write ? "WRMSR" : "RDMSR") : "-",
-				index, rr == MF_RUN_FAILED ? strerror(err) : "returned 0",
-				exit_reason_str(c->vm->g.vcpu->run->exit_reason),
-				c->vm->g.vcpu->run->exit_reason);
-		mf_vm_discard(c->vm);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		const struct guest_msr_result *r = &prog->results[i];
-		const struct mf_seen *s = &c->seen[i];
-		bool stop;
-
-		fuzz_feedback(fuzz_key(MF_TAG_SEEN, s->exits ? s->exit_reason : 0,
-				       s->exits ? s->msr.reason : 0,
-				       r->vector | r->retired << 8 | c->plan[i].full << 9));
-		stop = c->plan[i].full ? check_full(c, i, r) : check_filter_only(c, i, r);
-		if (stop) {
-			if (raw_write_escaped(c))
+		fuzz_feedback(fuzz_key(MF_TAG_SEEN, k->exits ? k->exit_reason : 0,
+				       k->exits ? k->seen.reason : 0,
+				       k->r.vector | k->r.retired << 8 | k->full << 9));
+		if (v.failed) {
+			probe_diverged(c, i, msr_case_first(&v));
+			if (raw_write_escaped(c) || b.end != MSR_RUN_OK)
 				mf_vm_discard(c->vm);
 			return;
 		}
 	}
+	if (msr_case_run_clean(&b, run, sizeof(run)))
+		return;
+	fuzz_divergence("none.program.run", "%s, resident %s: %s", in_force_name(c),
+			c->res->spec->name, run);
+	mf_vm_discard(c->vm);
 }
 
 /* ---- one input -------------------------------------------------------------- */
@@ -1187,18 +874,19 @@ static void state_copy(struct msr_model_filter_state *to,
  */
 static void check_host_exempt(struct mf_ctx *c)
 {
-	int fd = c->vm->g.vcpu->fd;
+	const struct msr_model_filter_state *s = c->set.filter;
+	int fd = c->vm->m.g.vcpu->fd;
 	char sig[FUZZ_SIG_LEN];
 	unsigned int i;
 
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-		const struct msr_catalog_entry *e = &c->vm->catalog.entries[i];
+		const struct msr_catalog_entry *e = &c->vm->m.catalog.entries[i];
 		uint64_t v = 0;
 		int r;
 
 		if (!e->probe.host_readable || !e->probe.host_writable ||
-		    (msr_model_filter_allows(c->state, e->index, KVM_MSR_FILTER_READ).allowed &&
-		     msr_model_filter_allows(c->state, e->index, KVM_MSR_FILTER_WRITE).allowed))
+		    (msr_model_filter_allows(s, e->index, KVM_MSR_FILTER_READ).allowed &&
+		     msr_model_filter_allows(s, e->index, KVM_MSR_FILTER_WRITE).allowed))
 			continue;
 		fuzz_stats.ioctls += 2;
 		r = msr_ioctl_one(fd, KVM_GET_MSRS, e->index, &v);
@@ -1224,7 +912,7 @@ static void check_host_exempt(struct mf_ctx *c)
 
 static void mf_one(const uint8_t *data, size_t size)
 {
-	struct mf_ctx c = { .in = &cur_in };
+	static struct mf_ctx c;
 	const struct mf_resident *res;
 	struct msr_verdict v;
 	struct mf_vm *vm;
@@ -1241,7 +929,7 @@ static void mf_one(const uint8_t *data, size_t size)
 	v = msr_model_filter_install(next_state, &cur_filter.kf, &cur_filter.mem);
 	feedback_filter(&cur_in, &cur_filter, &v);
 
-	err = -fuzz_set_msr_filter(vm->g.vm, &cur_filter.kf, &vm->last_install_end);
+	err = -fuzz_set_msr_filter(vm->m.g.vm, &cur_filter.kf, &vm->m.last_install_end_ns);
 	if (err != v.err) {
 		filter_sig(sig, sizeof(sig), "set", v.rule);
 		if (fuzz_divergence(sig, "KVM_X86_SET_MSR_FILTER of the fuzzed filter (resident %s): "
@@ -1254,10 +942,11 @@ static void mf_one(const uint8_t *data, size_t size)
 			return;
 		}
 	}
+	c.in = &cur_in;
 	c.vm = vm;
 	c.res = res;
-	c.state = next_state;
 	c.accepted = !v.err;
+	c.set = (struct msr_case_setting){ next_state, MF_EXIT_MASK, &vm->m.model, !c.accepted };
 	if (cur_in.nprobes)
 		run_probes(&c);
 	if (vm->live)
@@ -1267,6 +956,13 @@ static void mf_one(const uint8_t *data, size_t size)
 }
 
 /* ---- describe ------------------------------------------------------------------- */
+
+static const char *msr_label(uint32_t index)
+{
+	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
+
+	return e ? e->name : "not in the catalog";
+}
 
 static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 {
@@ -1508,7 +1204,6 @@ static void mf_init(void)
 	}
 	residents_init();
 	arena_init();
-	msr_host_info_get(&host);
 	vms = calloc(MF_MAX_RESIDENTS, sizeof(*vms));
 	next_state = malloc(sizeof(*next_state));
 	FUZZ_HARNESS_ASSERT(vms && next_state, "out of memory");

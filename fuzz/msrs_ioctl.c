@@ -560,7 +560,7 @@ static uint64_t mi_t0;
 /* MSRS_IOCTL_STATS=1: per-input operation counts at exit (for the bench figures). */
 static void mi_stats(void)
 {
-	double s = (fuzz_now_ns() - mi_t0) / 1e9;
+	double s = (msr_now_ns() - mi_t0) / 1e9;
 
 	fprintf(stderr, "# msrs_ioctl: %llu inputs in %.2f s (%.0f/s), %.2f ioctls per input "
 		"(%.2f probe ioctls), %llu known divergences, %llu stale probed facts\n",
@@ -651,7 +651,7 @@ static void mi_create(void)
 	S.sys_io.vcpu_has_run = false;
 	S.ready = true;
 	if (!mi_t0 && getenv("MSRS_IOCTL_STATS")) {
-		mi_t0 = fuzz_now_ns();
+		mi_t0 = msr_now_ns();
 		atexit(mi_stats);
 	}
 }

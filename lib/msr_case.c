@@ -18,6 +18,15 @@
 
 static const __u8 zero_pad[7];
 
+static const char *const run_end_names[MSR_RUN_ENDS] = {
+	[MSR_RUN_OK] = "the program's end",
+	[MSR_RUN_FAILED] = "KVM_RUN failed",
+	[MSR_RUN_EXIT_STORM] = "more MSR exits than 2 per instruction + 4",
+	[MSR_RUN_OTHER_EXIT] = "an exit that is neither an MSR exit nor the program's end",
+	[MSR_RUN_INCOMPLETE] = "the program's end before every instruction ran",
+	[MSR_RUN_REENTRY] = "the re-entry KVM_RUN failed",
+};
+
 const char *msr_check_name(enum msr_check k)
 {
 	static const char *const names[MSR_CHECKS] = {
@@ -269,8 +278,8 @@ static bool reenter(struct msr_case_run *b, unsigned int i, struct kvm_run *run)
 	}
 	c->reentry_rc = rc;
 	c->reentry_errno = rc ? err : 0;
-	c->r.vector = b->g->prog->results[i].vector;	/* as the re-entry left it */
-	if (rc == -1 && err == EINTR && c->r.vector == GUEST_MSR_NOT_RUN)
+	c->reentry_vector = b->g->prog->results[i].vector;
+	if (rc == -1 && err == EINTR && c->reentry_vector == GUEST_MSR_NOT_RUN)
 		return false;
 	c->reentry_failed = true;
 	if (rc == -1 && err == EINTR)
@@ -340,8 +349,23 @@ void msr_case_run(struct msr_case_run *b)
 	}
 	b->at = b->end == MSR_RUN_OK || cur > b->n ? b->n : cur;
 	b->exit_reason = run->exit_reason;
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		b->c[i].r = p->results[i];
+		b->c[i].ran = i <= b->at;
+		b->c[i].stop = i == b->at ? b->end : MSR_RUN_OK;
+	}
+}
+
+bool msr_case_run_clean(const struct msr_case_run *b, char *buf, size_t len)
+{
+	if (b->at < b->n || (b->end == MSR_RUN_OK && !b->extra_exits))
+		return true;
+	snprintf(buf, len, "the program of %u instructions ended with %s (KVM_RUN errno %d, exit "
+		 "%s); %u MSR exits after its last instruction (the first of %#x); the model "
+		 "predicts only the instructions' exits and the program's end", b->n,
+		 run_end_names[b->end], b->err, exit_reason_str(b->exit_reason), b->extra_exits,
+		 b->extra_index);
+	return false;
 }
 
 /* --- check ------------------------------------------------------------------------------ */
@@ -400,6 +424,12 @@ struct msr_case_verdict msr_case_check(const struct msr_case_setting *s, const s
 	struct msr_case_verdict v = { 0, 0 };
 	bool want = want_exit(c);
 
+	if (!c->ran)
+		return v;
+	if (c->stop != MSR_RUN_OK) {
+		verdict_add(&v, MSR_CHECK_RUN, true);
+		return v;
+	}
 	verdict_add(&v, MSR_CHECK_EXIT, c->full ? c->exits != want : c->exits > 1);
 	if (c->exits && (want || !c->full))
 		verdict_add(&v, MSR_CHECK_EXIT_FIELDS, !fields_ok(s, c));
@@ -515,6 +545,9 @@ static int describe_observed(char *buf, size_t len, const struct msr_case *c)
 			      msr_model_reason_str(c->seen.reason), c->seen.index,
 			      (unsigned long long)c->seen.data, c->seen.error,
 			      memcmp(c->seen.pad, zero_pad, sizeof(zero_pad)) ? "NOT zero" : "0");
+	if (c->stop != MSR_RUN_OK)
+		n += snprintf(buf + n, len - n, "the program's run ended here with %s; ",
+			      run_end_names[c->stop]);
 	if (c->reentry_failed)
 		n += snprintf(buf + n, len - n, "re-entry KVM_RUN (%s) returned %d, errno %d; ",
 			      msr_reentry_name(c->answer.reentry), c->reentry_rc, c->reentry_errno);

@@ -114,6 +114,16 @@ const char *msr_check_title(enum msr_check k);		/* "exit fields" */
 const char *msr_path_name(enum msr_path p);		/* "native" */
 const char *msr_reentry_name(enum msr_reentry r);	/* "immediate_exit" */
 
+enum msr_run_end {
+	MSR_RUN_OK,
+	MSR_RUN_FAILED,		/* KVM_RUN returned an error */
+	MSR_RUN_EXIT_STORM,	/* more MSR exits than 2 per case + 4 */
+	MSR_RUN_OTHER_EXIT,	/* neither an MSR exit nor the program's end */
+	MSR_RUN_INCOMPLETE,	/* the program's end before every case ran */
+	MSR_RUN_REENTRY,	/* the re-entry KVM_RUN failed otherwise than EINTR */
+	MSR_RUN_ENDS
+};
+
 struct msr_case {
 	/* the access: set by the caller */
 	__u32 index;
@@ -133,8 +143,11 @@ struct msr_case {
 	unsigned int exits;
 	__u32 exit_reason;		/* of the first exit */
 	struct msr_exit_fields seen;	/* kvm_run->msr at the first exit, as KVM wrote it */
+	bool ran;			/* the run got to it (else: not checked) */
+	enum msr_run_end stop;		/* the run ended abnormally at it: check "run" */
 	bool reentry_failed;		/* the re-entry KVM_RUN did not return -1/EINTR unrun */
 	int reentry_rc, reentry_errno;
+	__u8 reentry_vector;		/* the guest's record right after it */
 	struct guest_msr_result r;	/* the guest's record */
 };
 
@@ -165,16 +178,6 @@ void msr_case_apply_answer(const struct msr_case_answer *a, struct msr_exit_fiel
 
 /* --- running ------------------------------------------------------------------ */
 
-enum msr_run_end {
-	MSR_RUN_OK,
-	MSR_RUN_FAILED,		/* KVM_RUN returned an error */
-	MSR_RUN_EXIT_STORM,	/* more MSR exits than 2 per case + 4 */
-	MSR_RUN_OTHER_EXIT,	/* neither an MSR exit nor the program's end */
-	MSR_RUN_INCOMPLETE,	/* the program's end before every case ran */
-	MSR_RUN_REENTRY,	/* the re-entry KVM_RUN failed otherwise than EINTR */
-	MSR_RUN_ENDS
-};
-
 struct msr_case_run;
 typedef void (*msr_case_exit_fn)(struct msr_case_run *b, unsigned int i, struct kvm_run *run);
 
@@ -201,9 +204,18 @@ struct msr_case_run {
 /*
  * The cases as one guest program on @b->g: every MSR exit recorded for its
  * case, answered, and re-entered as the case says; every result copied to
- * its case.  Never asserts: the end says how it ended.
+ * its case.  Never asserts: the end says how it ended, and the case it
+ * ended at is marked stopped (its check "run" fails), the cases after it
+ * not ran.
  */
 void msr_case_run(struct msr_case_run *b);
+
+/*
+ * Whether the program's run, as far as no case accounts for it, is what
+ * the model predicts: it ended with the program's end and no MSR exit came
+ * after the last case.  Else @buf says what happened.
+ */
+bool msr_case_run_clean(const struct msr_case_run *b, char *buf, size_t len);
 
 /*
  * Signal re-entry: the signal is blocked except inside KVM_RUN.

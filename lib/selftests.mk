@@ -125,7 +125,7 @@ $(FUZZ_OUT)/string_override.o: $(LIBKVM_STRING_OBJ)
 $(FUZZ_OUT)/guest_string.o: $(SUITE)/fuzz/guest_string.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_CFLAGS) -c $< -o $@
-FUZZ_MODEL_SRCS := $(SUITE)/lib/msr_model.c $(SUITE)/lib/msr_catalog.c $(SUITE)/lib/msr_case.c
+FUZZ_MODEL_SRCS := $(SUITE)/lib/msr_model.c $(SUITE)/lib/msr_catalog.c
 # clang and afl-clang-fast get the tree's flags minus dependency generation.
 FUZZ_CFLAGS = $(filter-out -MD -MP,$(CFLAGS)) $(SUITE_CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS)
 FUZZ_CLANG ?= clang
