@@ -244,6 +244,52 @@ int fuzz_vcpu_run(struct kvm_vcpu *vcpu);
 int fuzz_set_msr_filter(struct kvm_vm *vm, const struct kvm_msr_filter *f,
 			uint64_t *last_end_ns);
 
+/* ---- Filter bitmaps at page edges -------------------------------------- */
+
+/*
+ * An arena of FUZZ_BITMAP_SLOTS slots, one per KVM_X86_SET_MSR_FILTER
+ * range: each FUZZ_SLOT_PAGES readable pages between PROT_NONE guard pages.
+ * A range's bitmap is placed in its slot as fuzz_bitmap says; the model is
+ * told exactly the slots (fuzz_bitmap_mem()), so every other address a
+ * placement produces is unreadable to it as it is to KVM.
+ */
+enum fuzz_place {
+	FUZZ_PLACE_NORMAL,	/* slot + arg */
+	FUZZ_PLACE_GUARD_END,	/* the last byte right before the guard page */
+	FUZZ_PLACE_TRUNCATED,	/* the guard page cuts it 1 + arg % size bytes short */
+	FUZZ_PLACE_NULL,
+	FUZZ_PLACE_UNMAPPED,	/* in the guard page + arg */
+	FUZZ_PLACE_WILD,	/* arg & 3: enum fuzz_wild, from the u64 wild */
+	FUZZ_PLACES
+};
+
+enum fuzz_wild {
+	FUZZ_WILD_PAGE0,	/* 1..0xfff: below mmap_min_addr */
+	FUZZ_WILD_NONCANONICAL,
+	FUZZ_WILD_KERNEL,
+	FUZZ_WILD_WRAP,		/* addr + size wraps past 2^64 */
+};
+
+extern const char *const fuzz_place_names[FUZZ_PLACES];
+extern const char *const fuzz_wild_names[4];
+
+#define FUZZ_BITMAP_SLOTS	KVM_MSR_FILTER_MAX_RANGES
+
+struct fuzz_bitmap {
+	enum fuzz_place place;
+	uint8_t arg;
+	uint64_t wild;
+	uint8_t pattern;	/* every byte (bit set: allowed) ... */
+	uint8_t nexplicit;	/* ... but the first nexplicit, which are these */
+	const uint8_t *bytes;
+};
+
+/* Slot @slot's bitmap of @nmsrs bits placed and laid out as @b says: its address. */
+uint64_t fuzz_bitmap_place(unsigned int slot, uint32_t nmsrs, const struct fuzz_bitmap *b);
+/* What the model is told of the arena's memory. */
+void fuzz_bitmap_mem(struct msr_model_mem_region regions[FUZZ_BITMAP_SLOTS],
+		     struct msr_model_mem *mem);
+
 /* ---- Runtime state ------------------------------------------------------ */
 
 struct fuzz_stats {

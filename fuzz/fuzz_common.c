@@ -609,6 +609,112 @@ int fuzz_set_msr_filter(struct kvm_vm *vm, const struct kvm_msr_filter *f, uint6
 	return rc;
 }
 
+/* ---- filter bitmaps at page edges ------------------------------------------- */
+
+#define FUZZ_SLOT_PAGES	2
+
+const char *const fuzz_place_names[FUZZ_PLACES] = {
+	"normal", "guard_end", "truncated", "NULL", "unmapped", "wild",
+};
+const char *const fuzz_wild_names[4] = { "page 0", "non-canonical", "kernel half", "wraps 2^64" };
+
+static uint8_t *arena;
+static size_t page_size;
+
+static size_t slot_len(void)
+{
+	return FUZZ_SLOT_PAGES * page_size;
+}
+
+static uint8_t *slot_at(unsigned int i)
+{
+	return arena + page_size + i * (slot_len() + page_size);
+}
+
+static void arena_init(void)
+{
+	size_t len;
+	unsigned int i;
+
+	if (arena)
+		return;
+	page_size = getpagesize();
+	FUZZ_HARNESS_ASSERT(slot_len() >= 2 * KVM_MSR_FILTER_MAX_BITMAP_SIZE + 256, "page size %zu",
+			    page_size);
+	len = page_size + FUZZ_BITMAP_SLOTS * (slot_len() + page_size);
+	arena = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FUZZ_HARNESS_ASSERT(arena != MAP_FAILED, "mmap of the bitmap arena: %s", strerror(errno));
+	for (i = 0; i < FUZZ_BITMAP_SLOTS; i++)
+		FUZZ_HARNESS_ASSERT(!mprotect(slot_at(i), slot_len(), PROT_READ | PROT_WRITE),
+				    "mprotect: %s", strerror(errno));
+	/* Page 0 must be unmapped for FUZZ_WILD_PAGE0 (msync: ENOMEM if unmapped). */
+	FUZZ_HARNESS_ASSERT(msync(NULL, page_size, MS_ASYNC) && errno == ENOMEM,
+			    "page 0 is mapped");
+}
+
+static uint64_t wild_addr(uint8_t arg, uint64_t raw)
+{
+	switch (arg & 3) {
+	case FUZZ_WILD_PAGE0:
+		return 1 + raw % (page_size - 1);
+	case FUZZ_WILD_NONCANONICAL:
+		return 0x8000000000000000ull | (raw & 0x00007fffffffffffull);
+	case FUZZ_WILD_KERNEL:
+		return 0xffff800000000000ull | raw;
+	default:
+		return ~0ull - (raw & 0x7ff);
+	}
+}
+
+static void fill_bitmap(uint8_t *p, size_t len, const struct fuzz_bitmap *b)
+{
+	memset(p, b->pattern, len);
+	memcpy(p, b->bytes, b->nexplicit < len ? b->nexplicit : len);
+}
+
+uint64_t fuzz_bitmap_place(unsigned int slot, uint32_t nmsrs, const struct fuzz_bitmap *b)
+{
+	uint64_t size = msr_model_bitmap_bytes(nmsrs, MSR_MODEL_KERNEL_LONG_BYTES);
+	/* Laid out with KVM's size, or the maximum. */
+	size_t len = size && size <= KVM_MSR_FILTER_MAX_BITMAP_SIZE ? size :
+		     KVM_MSR_FILTER_MAX_BITMAP_SIZE, k;
+	uint8_t *base, *end;
+
+	arena_init();
+	base = slot_at(slot);
+	end = base + slot_len();
+	switch (b->place) {
+	case FUZZ_PLACE_NORMAL:
+		fill_bitmap(base + b->arg, len, b);
+		return (uintptr_t)(base + b->arg);
+	case FUZZ_PLACE_GUARD_END:
+		fill_bitmap(end - len, len, b);
+		return (uintptr_t)(end - len);
+	case FUZZ_PLACE_TRUNCATED:
+		k = 1 + b->arg % len;
+		fill_bitmap(end - len + k, len - k, b);
+		return (uintptr_t)(end - len + k);
+	case FUZZ_PLACE_NULL:
+		return 0;
+	case FUZZ_PLACE_UNMAPPED:
+		return (uintptr_t)(end + b->arg);
+	default:
+		return wild_addr(b->arg, b->wild);
+	}
+}
+
+void fuzz_bitmap_mem(struct msr_model_mem_region regions[FUZZ_BITMAP_SLOTS],
+		     struct msr_model_mem *mem)
+{
+	unsigned int i;
+
+	arena_init();
+	for (i = 0; i < FUZZ_BITMAP_SLOTS; i++)
+		regions[i] = (struct msr_model_mem_region){ (uintptr_t)slot_at(i), slot_len(),
+							     slot_at(i) };
+	*mem = (struct msr_model_mem){ regions, FUZZ_BITMAP_SLOTS };
+}
+
 /* ---- the driver side -------------------------------------------------------- */
 
 /* Each target's .init() once per process (the replay binary and the bench run several). */

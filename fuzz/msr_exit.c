@@ -48,7 +48,7 @@
  * second install right after F, derived from it, that the model usually
  * rejects (tb picks the details): 9 filter flags, 10 DEFAULT_DENY with only
  * empty ranges, 11 range flags invalid, 12 range flags 0, 13 bitmap too big,
- * 14 bitmap faults (next to a PROT_NONE page, or NULL), 15 an empty range
+ * 14 bitmap faults (cut short by a guard page, or NULL), 15 an empty range
  * with invalid flags (skipped: accepted).  The guest ops run under whatever
  * the model says is in force: F after a rejected twist, so "a rejected
  * filter leaves the previous one" is checked by every op.
@@ -91,7 +91,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -104,8 +103,6 @@
 #define ME_DECODED_RANGES	4
 #define ME_RANGES		(ME_DECODED_RANGES + 4)	/* + a twist range and gaps */
 #define ME_RAW_BASE_SEL		44
-#define ME_BM_STRIDE		KVM_MSR_FILTER_MAX_BITMAP_SIZE
-#define ME_BM_RW		(2 * 4096)		/* readable bitmap area */
 #define ME_SCRIBBLE_REASON	0x80u
 #define ME_VM_POOL		4	/* per guest CPUID state */
 #define ME_CPUID_PRESENT	0x20	/* mb: the guest CPUID state */
@@ -130,7 +127,8 @@ static const char *const twist_names[] = {
 struct me_range {
 	__u32 flags, base, nmsrs;
 	__u8 pattern;
-	__u32 bm_off;		/* in the bitmap area; ~0u: NULL */
+	enum fuzz_place place;	/* in its slot (fuzz.h) */
+	__u8 arg;
 };
 
 /* A filter as the harness builds it: compared to skip identical installs. */
@@ -191,7 +189,7 @@ static void twist_filter(struct me_input *x)
 		.base = msr_catalog_table[tb % MSR_CATALOG_SIZE].index & ~7u,
 		.nmsrs = 8 + (tb & 0x38),
 		.pattern = tb,
-		.bm_off = ME_DECODED_RANGES * ME_BM_STRIDE,	/* readable, 8 bytes */
+		.place = FUZZ_PLACE_NORMAL,
 	};
 	t->nranges = slot + 1;
 	switch (x->twist) {
@@ -205,13 +203,11 @@ static void twist_filter(struct me_input *x)
 		r->nmsrs = tb & 1 ? 0xffffffffu - (tb >> 1) :
 			   KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8 + 1 + (tb >> 1) * 64;
 		break;
-	case TW_BITMAP_FAULT: {
-		__u32 size = msr_model_bitmap_bytes(r->nmsrs, MSR_MODEL_KERNEL_LONG_BYTES);
-
-		/* Ends past the readable area by 1..size bytes, or NULL. */
-		r->bm_off = tb & 0x80 ? ~0u : ME_BM_RW - (tb % size);
+	case TW_BITMAP_FAULT:
+		/* Cut short by the guard page by 1..size bytes, or NULL. */
+		r->place = tb & 0x80 ? FUZZ_PLACE_NULL : FUZZ_PLACE_TRUNCATED;
+		r->arg = tb;
 		break;
-	}
 	case TW_EMPTY_SKIPPED:
 		r->nmsrs = 0;
 		r->flags = 1u << (2 + tb % 30);
@@ -265,7 +261,7 @@ static void decode(const uint8_t *data, size_t size, struct me_input *x)
 		r->base = anchor - (off & 0x1f);
 		r->nmsrs = 1 + nm + (off >> 5) * 256u;
 		r->pattern = fuzz_u8(&in);
-		r->bm_off = i * ME_BM_STRIDE;
+		r->place = FUZZ_PLACE_NORMAL;
 	}
 	if (x->twist)
 		twist_filter(x);
@@ -370,19 +366,10 @@ struct me_vm {
 };
 
 static struct me_vm vms[MSR_CPUID_STATES][ME_VM_POOL];
-static __u8 *bm_area;			/* ME_BM_RW readable, then PROT_NONE */
 
 static void me_init(void)
 {
-	__u8 *p;
-
 	msr_case_reentry_init();
-	p = mmap(NULL, ME_BM_RW + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	FUZZ_HARNESS_ASSERT(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	FUZZ_HARNESS_ASSERT(!mprotect(p + ME_BM_RW, 4096, PROT_NONE), "mprotect: %s",
-			    strerror(errno));
-	bm_area = p;
 }
 
 static void me_vm_create(struct me_vm *vm, enum msr_cpuid_state cpuid)
@@ -477,7 +464,7 @@ static void set_cap(struct me_vm *vm, __u64 args0, __u32 flags)
 		vm->mask = args0;
 }
 
-/* Build @s as a KVM_X86_SET_MSR_FILTER argument; bitmaps in bm_area. */
+/* Build @s as a KVM_X86_SET_MSR_FILTER argument; range i's bitmap in slot i. */
 static void build_filter(const struct me_fspec *s, struct kvm_msr_filter *kf)
 {
 	unsigned int i;
@@ -486,16 +473,11 @@ static void build_filter(const struct me_fspec *s, struct kvm_msr_filter *kf)
 	kf->flags = s->flags;
 	for (i = 0; i < s->nranges; i++) {
 		const struct me_range *r = &s->r[i];
-		__u64 size = msr_model_bitmap_bytes(r->nmsrs, MSR_MODEL_KERNEL_LONG_BYTES);
-		__u8 *bm = r->bm_off == ~0u ? NULL : bm_area + r->bm_off;
+		struct fuzz_bitmap b = { .place = r->place, .arg = r->arg, .pattern = r->pattern };
 
-		if (bm && r->nmsrs) {
-			__u64 avail = ME_BM_RW - r->bm_off;
-
-			memset(bm, r->pattern, size < avail ? size : avail);
-		}
 		kf->ranges[i] = (struct kvm_msr_filter_range){
-			.flags = r->flags, .base = r->base, .nmsrs = r->nmsrs, .bitmap = bm,
+			.flags = r->flags, .base = r->base, .nmsrs = r->nmsrs,
+			.bitmap = (__u8 *)(uintptr_t)fuzz_bitmap_place(i, r->nmsrs, &b),
 		};
 	}
 }
@@ -506,24 +488,22 @@ static void describe_fspec(FILE *out, const char *what, const struct me_fspec *s
 
 	fprintf(out, "    %s: flags %#x, %u range slots\n", what, s->flags, s->nranges);
 	for (i = 0; i < s->nranges; i++)
-		fprintf(out, "      [%u] flags %#x base %#x nmsrs %#x bitmap bytes %#04x %s%#x\n", i,
+		fprintf(out, "      [%u] flags %#x base %#x nmsrs %#x bitmap bytes %#04x, %s %u\n", i,
 			s->r[i].flags, s->r[i].base, s->r[i].nmsrs, s->r[i].pattern,
-			s->r[i].bm_off == ~0u ? "NULL" : "at area+", s->r[i].bm_off == ~0u ? 0 :
-			s->r[i].bm_off);
+			fuzz_place_names[s->r[i].place], s->r[i].arg);
 }
 
 /* Returns false if the install diverged; the model's state follows an accepted one. */
 static bool install(struct me_vm *vm, const struct me_fspec *s, bool *refused)
 {
-	struct msr_model_mem_region region = {
-		.addr = (__u64)(uintptr_t)bm_area, .len = ME_BM_RW, .data = bm_area,
-	};
-	struct msr_model_mem mem = { &region, 1 };
+	struct msr_model_mem_region regions[FUZZ_BITMAP_SLOTS];
+	struct msr_model_mem mem;
 	struct kvm_msr_filter kf;
 	struct msr_verdict v;
 	int err;
 
 	build_filter(s, &kf);
+	fuzz_bitmap_mem(regions, &mem);
 	v = msr_model_filter_install(&vm->fstate, &kf, &mem);	/* unchanged on error */
 	err = -fuzz_set_msr_filter(vm->m.g.vm, &kf, &vm->m.last_install_end_ns);
 	fuzz_feedback(fuzz_key(TAG_FILTER, v.rule, err, v.range + 1));

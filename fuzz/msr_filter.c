@@ -55,7 +55,7 @@
  *   u8   nprobes     % 17: probes follow the ranges
  *   range:
  *     u8  ctl        bits 0-1 flags: READ, WRITE, READ|WRITE, raw u32
- *                    bits 2-4 bitmap place (MF_PLACE_*): 0 normal (slot +
+ *                    bits 2-4 bitmap place (FUZZ_PLACE_*): 0 normal (slot +
  *                      arg), 1 guard_end (the bitmap's last byte is the
  *                      byte before a PROT_NONE page), 2 truncated (the guard
  *                      page cuts it 1 + arg % size bytes short), 3 NULL,
@@ -109,7 +109,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -127,7 +126,6 @@
 #define MF_MAX_EXPLICIT		255
 #define MF_EXIT_MASK		(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN | \
 				 KVM_MSR_EXIT_REASON_FILTER)
-#define MF_MAX_BITMAP		KVM_MSR_FILTER_MAX_BITMAP_SIZE
 #define MF_CPUID_PRESENT	0x40	/* fctl: the guest CPUID state */
 
 /* Feedback tags. */
@@ -136,33 +134,10 @@
 #define MF_TAG_PROBE		0x20
 #define MF_TAG_SEEN		0x21
 
-enum mf_place {
-	MF_PLACE_NORMAL,
-	MF_PLACE_GUARD_END,
-	MF_PLACE_TRUNCATED,
-	MF_PLACE_NULL,
-	MF_PLACE_UNMAPPED,
-	MF_PLACE_WILD,
-	MF_PLACES
-};
-
 static const uint8_t place_of_code[8] = {
-	MF_PLACE_NORMAL, MF_PLACE_GUARD_END, MF_PLACE_TRUNCATED, MF_PLACE_NULL,
-	MF_PLACE_UNMAPPED, MF_PLACE_WILD, MF_PLACE_NORMAL, MF_PLACE_GUARD_END,
+	FUZZ_PLACE_NORMAL, FUZZ_PLACE_GUARD_END, FUZZ_PLACE_TRUNCATED, FUZZ_PLACE_NULL,
+	FUZZ_PLACE_UNMAPPED, FUZZ_PLACE_WILD, FUZZ_PLACE_NORMAL, FUZZ_PLACE_GUARD_END,
 };
-
-static const char *const place_names[MF_PLACES] = {
-	"normal", "guard_end", "truncated", "NULL", "unmapped", "wild",
-};
-
-enum mf_wild {
-	MF_WILD_PAGE0,		/* 1..0xfff: below mmap_min_addr */
-	MF_WILD_NONCANONICAL,
-	MF_WILD_KERNEL,
-	MF_WILD_WRAP,		/* addr + size wraps past 2^64 */
-};
-
-static const char *const wild_names[4] = { "page 0", "non-canonical", "kernel half", "wraps 2^64" };
 
 enum mf_nmsrs_mode { MF_NMSRS_U8, MF_NMSRS_U16, MF_NMSRS_U32, MF_NMSRS_TABLE };
 
@@ -215,7 +190,7 @@ struct mf_range {
 	bool anchored;
 	uint8_t anchor, back;
 	enum mf_nmsrs_mode nmsrs_mode;
-	enum mf_place place;
+	enum fuzz_place place;
 	uint8_t arg;
 	uint64_t wild;
 	uint8_t pattern;
@@ -379,7 +354,7 @@ static void decode_range(struct fuzz_in *d, struct mf_range *r)
 		break;
 	}
 	r->arg = fuzz_u8(d);
-	r->wild = r->place == MF_PLACE_WILD ? fuzz_u64(d) : 0;
+	r->wild = r->place == FUZZ_PLACE_WILD ? fuzz_u64(d) : 0;
 	r->pattern = fuzz_u8(d);
 	r->nexplicit = fuzz_u8(d);
 	fuzz_bytes(d, r->bytes, r->nexplicit);
@@ -470,7 +445,7 @@ static void encode_range(struct fuzz_out *o, const struct mf_range *r)
 	else
 		fuzz_put_u32(o, r->nmsrs);
 	fuzz_put_u8(o, r->arg);
-	if (r->place == MF_PLACE_WILD)
+	if (r->place == FUZZ_PLACE_WILD)
 		fuzz_put_u64(o, r->wild);
 	fuzz_put_u8(o, r->pattern);
 	fuzz_put_u8(o, r->nexplicit);
@@ -519,101 +494,7 @@ static void encode_head(struct fuzz_out *o, unsigned int resident, uint32_t flag
 	fuzz_put_u8(o, nprobes);
 }
 
-/* ---- bitmap arena ---------------------------------------------------------- */
-
-/*
- * Per range slot: MF_SLOT_PAGES readable pages, then a PROT_NONE guard page
- * (the arena starts with one too).  The model is told exactly these
- * regions; every other address a placement produces is unreadable.
- */
-#define MF_SLOT_PAGES	2
-
-static uint8_t *arena;
-static size_t page_size;
-
-static size_t slot_len(void)
-{
-	return MF_SLOT_PAGES * page_size;
-}
-
-static uint8_t *slot(unsigned int i)
-{
-	return arena + page_size + i * (slot_len() + page_size);
-}
-
-static void arena_init(void)
-{
-	size_t len;
-	unsigned int i;
-
-	if (arena)
-		return;
-	page_size = getpagesize();
-	FUZZ_HARNESS_ASSERT(slot_len() >= 2 * MF_MAX_BITMAP + 256, "page size %zu", page_size);
-	len = page_size + MF_MAX_RANGES * (slot_len() + page_size);
-	arena = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	FUZZ_HARNESS_ASSERT(arena != MAP_FAILED, "mmap of the bitmap arena: %s", strerror(errno));
-	for (i = 0; i < MF_MAX_RANGES; i++)
-		FUZZ_HARNESS_ASSERT(!mprotect(slot(i), slot_len(), PROT_READ | PROT_WRITE),
-				    "mprotect: %s", strerror(errno));
-	/* Page 0 must be unmapped for MF_WILD_PAGE0 (msync: ENOMEM if unmapped). */
-	FUZZ_HARNESS_ASSERT(msync(NULL, page_size, MS_ASYNC) && errno == ENOMEM,
-			    "page 0 is mapped");
-}
-
-static uint64_t wild_addr(uint8_t arg, uint64_t raw)
-{
-	switch (arg & 3) {
-	case MF_WILD_PAGE0:
-		return 1 + raw % (page_size - 1);
-	case MF_WILD_NONCANONICAL:
-		return 0x8000000000000000ull | (raw & 0x00007fffffffffffull);
-	case MF_WILD_KERNEL:
-		return 0xffff800000000000ull | raw;
-	default:
-		return ~0ull - (raw & 0x7ff);
-	}
-}
-
-/* Bytes a range's bitmap is laid out with: KVM's size, or the maximum. */
-static size_t layout_len(const struct mf_range *r)
-{
-	uint64_t size = msr_model_bitmap_bytes(r->nmsrs, MSR_MODEL_KERNEL_LONG_BYTES);
-
-	return size && size <= MF_MAX_BITMAP ? size : MF_MAX_BITMAP;
-}
-
-static void fill_bitmap(uint8_t *p, size_t len, const struct mf_range *r)
-{
-	memset(p, r->pattern, len);
-	memcpy(p, r->bytes, r->nexplicit < len ? r->nexplicit : len);
-}
-
-/* Where range @i's bitmap goes; lays out its bytes where they are readable. */
-static uint64_t place_bitmap(const struct mf_range *r, unsigned int i)
-{
-	uint8_t *base = slot(i), *end = base + slot_len();
-	size_t len = layout_len(r), k;
-
-	switch (r->place) {
-	case MF_PLACE_NORMAL:
-		fill_bitmap(base + r->arg, len, r);
-		return (uintptr_t)(base + r->arg);
-	case MF_PLACE_GUARD_END:
-		fill_bitmap(end - len, len, r);
-		return (uintptr_t)(end - len);
-	case MF_PLACE_TRUNCATED:
-		k = 1 + r->arg % len;
-		fill_bitmap(end - len + k, len - k, r);
-		return (uintptr_t)(end - len + k);
-	case MF_PLACE_NULL:
-		return 0;
-	case MF_PLACE_UNMAPPED:
-		return (uintptr_t)(end + r->arg);
-	default:
-		return wild_addr(r->arg, r->wild);
-	}
-}
+/* ---- the filter ------------------------------------------------------------ */
 
 struct mf_filter {
 	struct kvm_msr_filter kf;
@@ -627,16 +508,15 @@ static void build_filter(const struct mf_input *in, struct mf_filter *f)
 
 	memset(&f->kf, 0, sizeof(f->kf));
 	f->kf.flags = in->flags;
-	for (i = 0; i < MF_MAX_RANGES; i++)
-		f->regions[i] = (struct msr_model_mem_region){
-			(uintptr_t)slot(i), slot_len(), slot(i) };
-	f->mem = (struct msr_model_mem){ f->regions, MF_MAX_RANGES };
+	fuzz_bitmap_mem(f->regions, &f->mem);
 	for (i = 0; i < in->nranges; i++) {
 		const struct mf_range *r = &in->ranges[i];
+		struct fuzz_bitmap b = { r->place, r->arg, r->wild, r->pattern, r->nexplicit,
+					 r->bytes };
 
 		f->kf.ranges[i] = (struct kvm_msr_filter_range){
 			.flags = r->flags, .base = r->base, .nmsrs = r->nmsrs,
-			.bitmap = (__u8 *)(uintptr_t)place_bitmap(r, i),
+			.bitmap = (__u8 *)(uintptr_t)fuzz_bitmap_place(i, r->nmsrs, &b),
 		};
 	}
 }
@@ -655,14 +535,9 @@ static uint8_t vm_turn[MF_MAX_RESIDENTS][MSR_CPUID_STATES];
 
 static void filter_sig(char *buf, size_t len, const char *what, enum msr_rule rule)
 {
-	char rule_name[64];
-	size_t i;
+	char name[64];
 
-	snprintf(rule_name, sizeof(rule_name), "%s", msr_rule_name(rule));
-	for (i = 0; rule_name[i]; i++)
-		rule_name[i] = rule_name[i] >= 'A' && rule_name[i] <= 'Z' ? rule_name[i] - 'A' + 'a' :
-										     rule_name[i];
-	snprintf(buf, len, "filter.%s.%s", what, rule_name);
+	snprintf(buf, len, "filter.%s.%s", what, msr_div_rule_slug(name, sizeof(name), rule));
 }
 
 static void mf_vm_discard(struct mf_vm *vm)
@@ -849,7 +724,7 @@ static void feedback_filter(const struct mf_input *in, const struct mf_filter *f
 								 MSR_MODEL_KERNEL_LONG_BYTES);
 
 		fuzz_feedback(fuzz_key(MF_TAG_RANGE, rv.rule, in->ranges[i].place,
-				       in->ranges[i].place == MF_PLACE_WILD ? in->ranges[i].arg & 3 :
+				       in->ranges[i].place == FUZZ_PLACE_WILD ? in->ranges[i].arg & 3 :
 				       in->ranges[i].nmsrs_mode));
 	}
 }
@@ -974,7 +849,6 @@ static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 	unsigned int i;
 
 	decode(&in, data, size);
-	arena_init();
 	build_filter(&in, &f);
 	FUZZ_HARNESS_ASSERT(st, "out of memory");
 	*st = residents[in.resident].state;
@@ -993,9 +867,9 @@ static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 		fprintf(out, "      [%u] flags %#x base %#x%s nmsrs %#x (%llu bitmap bytes), bitmap %s",
 			i, r->flags, r->base, r->anchored ? " (catalog-anchored)" : "", r->nmsrs,
 			(unsigned long long)msr_model_bitmap_bytes(r->nmsrs, MSR_MODEL_KERNEL_LONG_BYTES),
-			place_names[r->place]);
-		if (r->place == MF_PLACE_WILD)
-			fprintf(out, " (%s)", wild_names[r->arg & 3]);
+			fuzz_place_names[r->place]);
+		if (r->place == FUZZ_PLACE_WILD)
+			fprintf(out, " (%s)", fuzz_wild_names[r->arg & 3]);
 		fprintf(out, " at %p (%llu readable), pattern %#04x, %u explicit bytes: model %s\n",
 			(void *)f.kf.ranges[i].bitmap,
 			(unsigned long long)msr_model_mem_readable(&f.mem,
@@ -1048,7 +922,7 @@ static void seed_spec(struct fuzz_emit *e, const char *prefix, const struct msr_
 	for (i = 0; i < s->nranges; i++) {
 		struct mf_range r = {
 			.flags = s->ranges[i].flags, .base = s->ranges[i].base,
-			.nmsrs = s->ranges[i].nmsrs, .place = MF_PLACE_NORMAL,
+			.nmsrs = s->ranges[i].nmsrs, .place = FUZZ_PLACE_NORMAL,
 			.pattern = s->ranges[i].pattern,
 		};
 
@@ -1068,7 +942,7 @@ static void seed_spec(struct fuzz_emit *e, const char *prefix, const struct msr_
 
 /* One range over 0x0.. (deny), placed by @place, and probes that show it. */
 static void seed_place(struct fuzz_emit *e, struct fuzz_out *o, unsigned int resident,
-		       enum mf_place place, uint8_t arg, uint64_t wild, uint32_t nmsrs)
+		       enum fuzz_place place, uint8_t arg, uint64_t wild, uint32_t nmsrs)
 {
 	struct mf_range r = {
 		.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .base = 0, .nmsrs = nmsrs,
@@ -1082,9 +956,9 @@ static void seed_place(struct fuzz_emit *e, struct fuzz_out *o, unsigned int res
 	encode_probe(o, true, 0x3, true, 0x1234);
 	encode_probe(o, false, 0x7ff, false, 0);
 	encode_probe(o, false, MSR_CAT_EFER, false, 0);
-	snprintf(name, sizeof(name), "place_%s%s%s_nmsrs_%#x", place_names[place],
-		 place == MF_PLACE_WILD ? "_" : "",
-		 place == MF_PLACE_WILD ? wild_names[arg & 3] : "", nmsrs);
+	snprintf(name, sizeof(name), "place_%s%s%s_nmsrs_%#x", fuzz_place_names[place],
+		 place == FUZZ_PLACE_WILD ? "_" : "",
+		 place == FUZZ_PLACE_WILD ? fuzz_wild_names[arg & 3] : "", nmsrs);
 	for (char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
 			*c = '_';
@@ -1100,7 +974,6 @@ static void mf_seeds(struct fuzz_emit *e)
 
 	FUZZ_HARNESS_ASSERT(o, "out of memory");
 	residents_init();
-	arena_init();
 
 	/* Every spec over another resident. */
 	for (i = 0; i < MSR_COMPAT_FILTER_SPECS; i++, k++)
@@ -1112,10 +985,10 @@ static void mf_seeds(struct fuzz_emit *e)
 
 	/* Bitmap placements around the size rules. */
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		for (j = MF_PLACE_NORMAL; j < MF_PLACE_WILD; j++)
-			seed_place(e, o, i + j, j, j == MF_PLACE_TRUNCATED ? 0 : 7, 0, sizes[i]);
+		for (j = FUZZ_PLACE_NORMAL; j < FUZZ_PLACE_WILD; j++)
+			seed_place(e, o, i + j, j, j == FUZZ_PLACE_TRUNCATED ? 0 : 7, 0, sizes[i]);
 		for (j = 0; j < 4; j++)
-			seed_place(e, o, i + j, MF_PLACE_WILD, j, 0x1234567890abcdefull, sizes[i]);
+			seed_place(e, o, i + j, FUZZ_PLACE_WILD, j, 0x1234567890abcdefull, sizes[i]);
 	}
 
 	/* Every filter flag bit and every range flag bit alone. */
@@ -1146,8 +1019,8 @@ static void mf_seeds(struct fuzz_emit *e)
 	for (i = 0; i < MF_MAX_RANGES; i++) {
 		struct mf_range r = {
 			.flags = i & 1 ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ,
-			.base = 0x900 + i / 2, .nmsrs = 1, .place = i % 2 ? MF_PLACE_GUARD_END :
-			MF_PLACE_NORMAL, .pattern = 0x00,
+			.base = 0x900 + i / 2, .nmsrs = 1, .place = i % 2 ? FUZZ_PLACE_GUARD_END :
+			FUZZ_PLACE_NORMAL, .pattern = 0x00,
 		};
 
 		encode_range(o, &r);
@@ -1161,7 +1034,7 @@ static void mf_seeds(struct fuzz_emit *e)
 		const struct msr_catalog_entry *c = &msr_catalog_table[i];
 		struct mf_range r = {
 			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .base = c->index,
-			.nmsrs = 1, .place = MF_PLACE_GUARD_END, .pattern = 0x00,
+			.nmsrs = 1, .place = FUZZ_PLACE_GUARD_END, .pattern = 0x00,
 		};
 
 		encode_head(o, i, 0, 1, 4);
@@ -1203,7 +1076,6 @@ static void mf_init(void)
 		exit(FUZZ_EXIT_SKIP);
 	}
 	residents_init();
-	arena_init();
 	vms = calloc(MF_MAX_RESIDENTS, sizeof(*vms));
 	next_state = malloc(sizeof(*next_state));
 	FUZZ_HARNESS_ASSERT(vms && next_state, "out of memory");

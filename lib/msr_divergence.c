@@ -14,6 +14,7 @@
 #include <limits.h>
 
 #include "msr_divergence.h"
+#include "suite.h"
 #include "msr_names.h"
 
 void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m)
@@ -32,6 +33,12 @@ static void slug(char *out, size_t len, const char *s)
 	for (i = 0; s[i] && i < len - 1; i++)
 		out[i] = tolower((unsigned char)s[i]);
 	out[i] = '\0';
+}
+
+const char *msr_div_rule_slug(char *buf, size_t len, enum msr_rule rule)
+{
+	slug(buf, len, msr_rule_name(rule));
+	return buf;
 }
 
 const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
@@ -96,8 +103,7 @@ static bool parse_cond(struct msr_baseline_cond *c, const char *w)
 		for (r = MSR_RULE_NONE + 1; r < MSR_RULE_COUNT; r++) {
 			char name[64];
 
-			slug(name, sizeof(name), msr_rule_name(r));
-			if (!strcmp(name, w + 6)) {
+			if (!strcmp(msr_div_rule_slug(name, sizeof(name), r), w + 6)) {
 				c->value = r;
 				return true;
 			}
@@ -383,7 +389,7 @@ int msr_div_check_n(struct msr_div_tally *t, const char *sig, const struct msr_d
 		if (c->cause != MSR_RULE_NONE && n >= 0 && (size_t)n < sizeof(g)) {
 			g[n++] = ';';
 			snprintf(g + n, sizeof(g) - n, "cause=");
-			slug(g + n + 6, sizeof(g) - n - 6, msr_rule_name(c->cause));
+			msr_div_rule_slug(g + n + 6, sizeof(g) - n - 6, c->cause);
 		}
 		note_new(t, sig, g, failed);
 	}
@@ -471,29 +477,18 @@ void msr_div_tally_add(struct msr_div_tally *to, const struct msr_div_tally *fro
 void msr_div_tally_print(const struct msr_div_tally *t, const char *subtest, FILE *out)
 {
 	const struct msr_baseline *b = msr_baseline_get();
-	char buf[8192];
-	size_t n = 0;
+	struct suite_text txt = { .len = 0 };
 	unsigned int i;
 
-#define ADD(...) do {								\
-		if (n < sizeof(buf))						\
-			n += snprintf(buf + n, sizeof(buf) - n, __VA_ARGS__);	\
-	} while (0)
-	ADD("# DIVERGENCE-TALLY %s failures=%u unmatched=%u\n", subtest, t->failures,
-	    t->unmatched);
+	suite_text_line(&txt, "DIVERGENCE-TALLY %s failures=%u unmatched=%u", subtest, t->failures,
+			t->unmatched);
 	for (i = 0; i < b->n; i++) {
 		if (t->checked[i])
-			ADD("# DIVERGENCE-KNOWN %s %s checked=%u failed=%u\n", subtest,
-			    b->e[i].where, t->checked[i], t->failed[i]);
+			suite_text_line(&txt, "DIVERGENCE-KNOWN %s %s checked=%u failed=%u", subtest,
+					b->e[i].where, t->checked[i], t->failed[i]);
 	}
 	for (i = 0; i < t->nnew; i++)
-		ADD("# DIVERGENCE-NEW %s %s guest:%s cases=%u\n", subtest, t->fresh[i].sig,
-		    t->fresh[i].casestr, t->fresh[i].count);
-#undef ADD
-	fflush(out);
-	if (n > sizeof(buf))
-		n = sizeof(buf);
-	if (fwrite(buf, 1, n, out) != n)
-		clearerr(out);
-	fflush(out);
+		suite_text_line(&txt, "DIVERGENCE-NEW %s %s guest:%s cases=%u", subtest,
+				t->fresh[i].sig, t->fresh[i].casestr, t->fresh[i].count);
+	suite_text_flush(&txt, out);
 }

@@ -85,6 +85,9 @@ void msr_div_case_of(struct msr_div_case *c, const struct msr_vcpu_model *m);
 const char *msr_div_sig(char *buf, size_t len, const char *source, __u32 index,
 			const char *op, const char *check);
 
+/* @rule's name in lower case, as signatures and cause= conditions spell it. */
+const char *msr_div_rule_slug(char *buf, size_t len, enum msr_rule rule);
+
 /* --- the baseline ------------------------------------------------------------ */
 
 struct msr_baseline_entry {

@@ -75,23 +75,15 @@ static struct msr_case_answer answer_of(enum mx_response r, __u64 seq)
 	};
 }
 
-static void stats_add(struct mx_stats *to, const struct mx_stats *from)
-{
-	to->cases += from->cases;
-	to->exits += from->exits;
-	to->installs += from->installs;
-	to->install_waits += from->install_waits;
-	to->runs += from->runs;
-	to->groups += from->groups;
-	to->cpuid_cases[MSR_CPUID_ABSENT] += from->cpuid_cases[MSR_CPUID_ABSENT];
-	to->cpuid_cases[MSR_CPUID_PRESENT] += from->cpuid_cases[MSR_CPUID_PRESENT];
-}
-
 static void result_add(struct mx_result *to, const struct mx_result *from)
 {
+	uint64_t *t = (uint64_t *)&to->st;
+	const uint64_t *f = (const uint64_t *)&from->st;
 	unsigned int i, a, k;
 
-	stats_add(&to->st, &from->st);
+	_Static_assert(sizeof(to->st) % sizeof(uint64_t) == 0, "mx_stats: counters only");
+	for (i = 0; i < sizeof(to->st) / sizeof(uint64_t); i++)
+		t[i] += f[i];
 	to->failures += from->failures;
 	to->printed += from->printed;
 	msr_div_tally_add(&to->tally, &from->tally);
@@ -371,57 +363,21 @@ void mx_session_set_state(struct mx_session *s, enum mx_filter_state state)
 
 /* --- failure reporting ------------------------------------------------------- */
 
-/*
- * Diagnostics: "# " lines, a block at a time in one write(), so that the
- * blocks of the processes of a group do not interleave (stderr is the
- * kselftest runner's pipe; writes up to PIPE_BUF are atomic).
- */
-struct mx_text {
-	char buf[4096];
-	size_t len;
-};
-
-static void mx_line(struct mx_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mx_line(struct mx_text *t, const char *fmt, ...)
-{
-	size_t room = sizeof(t->buf) - t->len;
-	va_list ap;
-	int n;
-
-	if (room < 4)
-		return;
-	memcpy(t->buf + t->len, "# ", 2);
-	t->len += 2;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, room - 3, fmt, ap);
-	va_end(ap);
-	t->len += n < 0 ? 0 : (size_t)n < room - 3 ? (size_t)n : room - 4;
-	t->buf[t->len++] = '\n';
-}
-
-static void mx_text_flush(struct mx_text *t)
-{
-	fflush(stdout);
-	if (t->len && write(STDERR_FILENO, t->buf, t->len) < 0)
-		t->len = 0;
-	t->len = 0;
-}
-
 static void mx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void mx_log(const char *fmt, ...)
 {
-	struct mx_text t = { .len = 0 };
+	struct suite_text t = { .len = 0 };
 	char line[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	mx_line(&t, "%s", line);
-	mx_text_flush(&t);
+	suite_text_line(&t, "%s", line);
+	suite_text_flush(&t, stderr);
 }
 
-static void print_case_context(struct mx_text *t, const struct mx_session *s, unsigned int i,
+static void print_case_context(struct suite_text *t, const struct mx_session *s, unsigned int i,
 			       const char *what)
 {
 	const struct msr_case *c = &s->cases[i];
@@ -433,26 +389,26 @@ static void print_case_context(struct mx_text *t, const struct mx_session *s, un
 		snprintf(value, sizeof(value), " %#llx (%s)", (unsigned long long)c->value,
 			 msr_value_kind_name(m->kind));
 	if (s->workers > 1)
-		mx_line(t, "FAIL %s, case %llu of process %u/%u: %s", s->group,
+		suite_text_line(t, "FAIL %s, case %llu of process %u/%u: %s", s->group,
 			(unsigned long long)m->seq, s->worker + 1, s->workers, what);
 	else
-		mx_line(t, "FAIL %s, case %llu: %s", s->group, (unsigned long long)m->seq, what);
-	mx_line(t, "  filter %s, layout %s (%s), exit mask %s (%#llx)",
+		suite_text_line(t, "FAIL %s, case %llu: %s", s->group, (unsigned long long)m->seq, what);
+	suite_text_line(t, "  filter %s, layout %s (%s), exit mask %s (%#llx)",
 		mx_filter_state_name(m->state), m->layout ? m->layout->name : "none",
 		m->filter_flags & KVM_MSR_FILTER_DEFAULT_DENY ? "DEFAULT_DENY" : "DEFAULT_ALLOW",
 		mx_mask_name(m->mask), (unsigned long long)m->mask);
 	if (c->fv.range >= 0 && m->layout) {
 		const struct mx_range_spec *r = &m->layout->ranges[c->fv.range];
 
-		mx_line(t, "  ranges[%d] = %s [%#x, +%#x) %s", c->fv.range, flags_name(r->flags),
+		suite_text_line(t, "  ranges[%d] = %s [%#x, +%#x) %s", c->fv.range, flags_name(r->flags),
 			r->base, r->nmsrs, bits_name(r->bits));
 	}
-	mx_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
+	suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
 		msr_model_access_str(c->access), value, responses[m->resp].name,
 		msr_path_name(c->path), m->x2apic ? "x2APIC" : "xAPIC");
 	msr_cpuid_state_describe(st, sizeof(st), s->vm->cpuid);
 	msr_features_str(f, sizeof(f), s->vm->model.guest_features, MSR_CPUID_TOGGLED);
-	mx_line(t, "  guest CPUID %s: %s", st, f);
+	suite_text_line(t, "  guest CPUID %s: %s", st, f);
 }
 
 /*
@@ -498,7 +454,7 @@ static void case_failed(struct mx_session *s, unsigned int i, enum msr_check che
 			const char *detail)
 {
 	const struct msr_case *c = &s->cases[i];
-	struct mx_text t = { .len = 0 };
+	struct suite_text t = { .len = 0 };
 	char buf[1024], sig[MSR_SIG_LEN];
 	int known;
 
@@ -509,17 +465,17 @@ static void case_failed(struct mx_session *s, unsigned int i, enum msr_check che
 		return;
 	print_case_context(&t, s, i, msr_check_title(check));
 	msr_case_describe(buf, sizeof(buf), c, &s->mc[i].value_before, "");
-	mx_line(&t, "  %s", strtok(buf, "\n"));
-	mx_line(&t, "  %s", strtok(NULL, "\n"));
-	mx_line(&t, "  %s", strtok(NULL, "\n"));
+	suite_text_line(&t, "  %s", strtok(buf, "\n"));
+	suite_text_line(&t, "  %s", strtok(NULL, "\n"));
+	suite_text_line(&t, "  %s", strtok(NULL, "\n"));
 	if (detail)
-		mx_line(&t, "  %s", detail);
+		suite_text_line(&t, "  %s", detail);
 	msr_div_note(buf, sizeof(buf), sig, known);
-	mx_line(&t, "  %s", buf);
+	suite_text_line(&t, "  %s", buf);
 	if (known >= 0)
-		mx_line(&t, "  (the first failure of this entry in this process; the others are counted)");
-	mx_line(&t, "  rerun: %s", s->rerun);
-	mx_text_flush(&t);
+		suite_text_line(&t, "  (the first failure of this entry in this process; the others are counted)");
+	suite_text_line(&t, "  rerun: %s", s->rerun);
+	suite_text_flush(&t, stderr);
 }
 
 /*
@@ -532,7 +488,7 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 static void session_check(struct mx_session *s, bool ok, const char *what, const char *fmt, ...)
 {
 	char sig[MSR_SIG_LEN], msg[1024], note[512];
-	struct mx_text t = { .len = 0 };
+	struct suite_text t = { .len = 0 };
 	struct msr_div_case k;
 	va_list ap;
 	int known;
@@ -547,10 +503,10 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	msr_div_note(note, sizeof(note), sig, known);
-	mx_line(&t, "FAIL %s: %s", s->group, msg);
-	mx_line(&t, "  %s", note);
-	mx_line(&t, "  rerun: %s", s->rerun);
-	mx_text_flush(&t);
+	suite_text_line(&t, "FAIL %s: %s", s->group, msg);
+	suite_text_line(&t, "  %s", note);
+	suite_text_line(&t, "  rerun: %s", s->rerun);
+	suite_text_flush(&t, stderr);
 }
 
 /* --- filter and mask --------------------------------------------------------- */
@@ -615,7 +571,6 @@ unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flag
 static void model_change(struct mx_session *s, struct mx_action *a)
 {
 	struct msr_model_mem mem = { s->fb.regions, a->layout ? a->layout->nranges : 0 };
-	struct msr_model_filter_state *next;
 
 	if (a->is_mask) {
 		a->expect = msr_model_cap_user_space_msr(a->mask, 0);
@@ -623,18 +578,14 @@ static void model_change(struct mx_session *s, struct mx_action *a)
 			s->mask = a->mask;
 		return;
 	}
-	next = malloc(sizeof(*next));
-	TEST_ASSERT(next, "out of memory");
-	*next = s->fstate;
 	build_filter(&s->fb, a->flags, a->layout);
-	a->expect = msr_model_filter_install(next, &s->fb.kfilter, &mem);
+	/* The model's state stays as it was if the install is refused. */
+	a->expect = msr_model_filter_install(&s->fstate, &s->fb.kfilter, &mem);
 	s->install_refused = a->expect.err;
 	if (!a->expect.err) {
-		s->fstate = *next;
 		s->layout = a->layout;
 		s->filter_flags = a->flags;
 	}
-	free(next);
 }
 
 static int kvm_change(struct mx_session *s, struct mx_action *a, const char *when)
@@ -974,7 +925,7 @@ void mx_flush(struct mx_session *s)
 void mx_print_failure_summary(const struct mx_result *r, const char *group)
 {
 	unsigned int i, a, k, counted = 0;
-	struct mx_text t = { .len = 0 };
+	struct suite_text t = { .len = 0 };
 
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++)
@@ -982,16 +933,16 @@ void mx_print_failure_summary(const struct mx_result *r, const char *group)
 				counted += r->fail_count[i][a][k];
 	if (!counted)
 		return;
-	mx_line(&t, "%s: %u failing checks by MSR, access and check (the first ones are "
+	suite_text_line(&t, "%s: %u failing checks by MSR, access and check (the first ones are "
 		"printed in full above):", group, counted);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++)
 			for (k = 0; k < MSR_CHECKS; k++)
 				if (r->fail_count[i][a][k])
-					mx_line(&t, "  %-28s %s %-24s %u", msr_catalog_table[i].name,
+					suite_text_line(&t, "  %-28s %s %-24s %u", msr_catalog_table[i].name,
 						msr_model_access_str(a), msr_check_title(k),
 						r->fail_count[i][a][k]);
-	mx_text_flush(&t);
+	suite_text_flush(&t, stderr);
 }
 
 uint64_t mx_session_end(struct mx_session *s)

@@ -113,3 +113,29 @@ void suite_report(void *ctx, const char *fmt, ...)
 	fprintf(stderr, "\n");
 	va_end(ap);
 }
+
+void suite_text_line(struct suite_text *t, const char *fmt, ...)
+{
+	size_t room = sizeof(t->buf) - t->len;
+	va_list ap;
+	int n;
+
+	if (room < 4)
+		return;
+	memcpy(t->buf + t->len, "# ", 2);
+	t->len += 2;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, room - 3, fmt, ap);
+	va_end(ap);
+	t->len += n < 0 ? 0 : (size_t)n < room - 3 ? (size_t)n : room - 4;
+	t->buf[t->len++] = '\n';
+}
+
+void suite_text_flush(struct suite_text *t, FILE *out)
+{
+	fflush(stdout);
+	fflush(out);
+	if (t->len && write(fileno(out), t->buf, t->len) < 0)
+		t->len = 0;
+	t->len = 0;
+}

@@ -7,6 +7,8 @@
 #ifndef KVM_MSR_SUITE_SUITE_H
 #define KVM_MSR_SUITE_SUITE_H
 
+#include <stdio.h>
+
 #include "compat.h"
 
 /* Upper bound of any single KVM_RUN in the suite, in seconds. */
@@ -34,6 +36,20 @@ int suite_vcpu_run_once(struct kvm_vcpu *vcpu);
 
 /* A diagnostic line ("# ..." on stderr, as TH_LOG); @ctx is unused. */
 void suite_report(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A block of "# " diagnostic lines written with one write(), so that the
+ * blocks of several processes on one pipe do not interleave (writes up to
+ * PIPE_BUF are atomic).  A line that does not fit is cut.
+ */
+struct suite_text {
+	char buf[8192];
+	size_t len;
+};
+
+void suite_text_line(struct suite_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write the block to @out (stdout flushed first), empty it. */
+void suite_text_flush(struct suite_text *t, FILE *out);
 
 /* KVM_RUN that must succeed (bounded). */
 void suite_vcpu_run_ok(struct kvm_vcpu *vcpu);
