@@ -97,7 +97,8 @@ struct fuzz_emit {
 };
 
 /*
- * Seed @o as @name, and again with @bit set in byte @byte as "<name>_cpuid":
+ * Seed @o as @name (in lower case, "_" for anything but letters and digits),
+ * and again with @bit set in byte @byte as "<name>_cpuid":
  * for the targets whose input picks the guest CPUID state with that bit,
  * every seed in both states.
  */

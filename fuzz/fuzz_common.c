@@ -154,13 +154,18 @@ void fuzz_emit_cpuid_states(struct fuzz_emit *e, const char *name, const struct 
 			    size_t byte, uint8_t bit)
 {
 	static struct fuzz_out p;
-	char pname[160];
+	char sname[160], pname[168];
+	size_t i;
 
-	e->seed(e, name, o);
+	/* A file name: lower case, anything but letters and digits '_'. */
+	for (i = 0; name[i] && i < sizeof(sname) - 1; i++)
+		sname[i] = isalnum((unsigned char)name[i]) ? tolower((unsigned char)name[i]) : '_';
+	sname[i] = 0;
+	e->seed(e, sname, o);
 	p = *o;
 	if (byte < p.n)
 		p.buf[byte] |= bit;
-	snprintf(pname, sizeof(pname), "%s_cpuid", name);
+	snprintf(pname, sizeof(pname), "%s_cpuid", sname);
 	e->seed(e, pname, &p);
 }
 

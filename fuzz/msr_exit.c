@@ -57,13 +57,7 @@
  * (msr_matrix.c's safe bits: EFER.SCE, PAT entry 0 stays WB, canonical
  * bases...); the fault kinds add what the model says faults; raw keeps
  * EFER.LME/LMA/NX and PAT entry 0, and is demoted to valid where the model
- * would store it.  Raw indices (neither catalog nor x2APIC): KVM's handler
- * is unknown to the model, so only what is decidable is checked (a filter
- * denial exits FILTER or #GPs per the model; an allowed access never exits
- * FILTER, exits only with a reason in the mask, with the exit fields KVM
- * must fill; the completion per msr_model_complete_exit()); a raw WRMSR the
- * filter allows is demoted to RDMSR.  x2APIC indices outside the catalog
- * get the catalog's xAPIC-mode facts (lapic.c: every access fails, INVAL).
+ * would store it.  Indices outside the catalog: see msr_case_predict().
  *
  * The ops are cases of the case engine (lib/msr_case.h): predicted, run as
  * one guest program, checked and named by it (signature
@@ -788,17 +782,6 @@ static void me_describe(const uint8_t *data, size_t size, FILE *out)
 
 /* ---- seeds ------------------------------------------------------------------- */
 
-static void seed_name(char *buf, size_t len, const char *prefix, const char *name)
-{
-	size_t i, n = snprintf(buf, len, "%s", prefix);
-
-	for (i = 0; name[i] && n < len - 1; i++, n++)
-		buf[n] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' :
-			 ((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')) ?
-			 name[i] : '_';
-	buf[n] = 0;
-}
-
 /*
  * Every seed in both guest CPUID states: as built (absent), and again with
  * ME_CPUID_PRESENT in its first byte as "<name>_cpuid" (the present state
@@ -848,7 +831,7 @@ static void me_seeds(struct fuzz_emit *e)
 			op.reentry = (enum msr_reentry)((i + k) % 3);
 			put_op(&o, &op);
 		}
-		seed_name(name, sizeof(name), "cat_", c->name);
+		snprintf(name, sizeof(name), "cat_%s", c->name);
 		me_emit(e, name, &o);
 	}
 
@@ -884,7 +867,7 @@ static void me_seeds(struct fuzz_emit *e)
 							  .scribble = 7 };
 				put_op(&o, &op);
 			}
-			seed_name(name, sizeof(name), "spec_", sp->name);
+			snprintf(name, sizeof(name), "spec_%s", sp->name);
 			me_emit(e, name, &o);
 		}
 
@@ -931,7 +914,7 @@ static void me_seeds(struct fuzz_emit *e)
 		op = (struct me_op){ .write = true, .sel = SEL_CATALOG, .index = 0x7ff,
 					  .error = 1 };
 		put_op(&o, &op);
-		seed_name(name, sizeof(name), "twist_", twist_names[k]);
+		snprintf(name, sizeof(name), "twist_%s", twist_names[k]);
 		me_emit(e, name, &o);
 	}
 

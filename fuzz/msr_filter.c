@@ -15,12 +15,10 @@
  *      exit mask INVAL|UNKNOWN|FILTER;
  *   2. KVM_X86_SET_MSR_FILTER of the fuzzed filter: errno against
  *      msr_model_filter_install() on a copy of the resident's state;
- *   3. one guest program of the probes (one KVM_RUN, plus one per MSR exit;
- *      RDMSR exits answered with a distinctive data, every exit with error
- *      0, which leaves a WRMSR without effect); each probe checked against
- *      msr_model_guest_access() + msr_model_complete_exit() with the state
- *      the model has in force (the fuzzed filter if accepted, else the
- *      resident's);
+ *   3. the probes as cases of lib/msr_case.h, one guest program, in the
+ *      setting the model has in force (the fuzzed filter if accepted,
+ *      else the resident's), exits answered with error 0 and a
+ *      distinctive data;
  *   4. host accesses ignore the filter (api.rst 4.97): the first catalog
  *      MSR the filter in force denies to the guest is read and written back
  *      with KVM_GET_MSRS/KVM_SET_MSRS, both must succeed
@@ -28,15 +26,9 @@
  *   5. if the fuzzed filter was accepted, the resident is installed again
  *      (the probes' KVM_RUN is the gap fuzz_set_msr_filter() needs).
  *
- * Probes of catalog MSRs use the facts of the catalog probed on the VM
- * (msr_catalog_facts()) and write only the MSR's current value (UNKNOWN
- * class MSRs, which have no handler: the input's value).  For any other
- * index the model does not know KVM's handler: a probe the model's filter
- * denies must be exactly the model's FILTER exit; an allowed one may be
- * anything but a FILTER exit (if it exits: right exit reason, index, data
- * 0, error 0, pad 0, and the answer delivered).  An unlisted index is
- * written only where the model's filter denies the write, else the probe
- * becomes an RDMSR.
+ * A catalog MSR's probe writes only its current value (an UNKNOWN class
+ * MSR, which has no handler, the input's value); for other indices see
+ * msr_case_predict().
  *
  * Input format (little endian; reads past the end give zero bytes, so every
  * byte string is one input; the all-zero input is resident 0, guest CPUID
@@ -87,22 +79,11 @@
  *
  * Typical input: 1-4 ranges and 4 probes, 25-70 bytes.
  *
- * Signatures (fuzz_sig()):
- *   filter.set.<rule>         KVM_X86_SET_MSR_FILTER's result differs from the
- *                             model's, which decided by <rule> (lower case);
- *   filter.resident.filter_accepted
- *                             KVM refused to install a resident filter again;
- *   <msr>.<rdmsr|wrmsr>.exit  the probe's exits (count, exit reason,
- *                             msr.reason) differ;
- *   <msr>.<op>.previous       the same, where the fuzzed filter was rejected
- *                             and the filter's decision (FILTER exit or not)
- *                             is not the resident's: the rejected call changed
- *                             the filter in force (or the resident's lookup
- *                             differs; the message says which filter);
- *   <msr>.<op>.fields         msr.index, msr.data, msr.error or pad differ;
- *   <msr>.<op>.guest          the guest's value, vector or retirement differs;
- *   <msr>.<op>.run            KVM_RUN failed or ended otherwise than by MSR
- *                             exits and the program's end (the VM is dropped).
+ * Signatures: the probes' are the engine's (<msr>.<op>.<check>,
+ * lib/msr_case.h; "previous" where the fuzzed filter was refused), plus
+ * filter.set.<rule> (KVM_X86_SET_MSR_FILTER's result differs from the
+ * model's, decided by <rule>), filter.resident.filter_accepted (KVM refused
+ * a resident filter again) and <msr>.get|set.host_filtered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -252,7 +233,7 @@ static void resident_add(const struct msr_filter_spec *s)
 	nresidents++;
 }
 
-/* Every valid spec of lib/msr_filter_specs.h (allow_empty among them). */
+/* Every valid spec of lib/msr_filter_specs.h (allow_empty, the matrix's layouts). */
 static void residents_init(void)
 {
 	unsigned int i;
@@ -267,6 +248,8 @@ static void residents_init(void)
 		resident_add(&msr_semantic_filter_specs[i]);
 	for (i = 0; i < 2; i++)
 		resident_add(&msr_swap_filter_specs[i]);
+	for (i = 0; i < MSR_MATRIX_FILTER_SPECS; i++)
+		resident_add(&msr_matrix_filter_specs[i]);
 	FUZZ_HARNESS_ASSERT(nresidents, "no valid filter spec");
 }
 
@@ -959,9 +942,6 @@ static void seed_place(struct fuzz_emit *e, struct fuzz_out *o, unsigned int res
 	snprintf(name, sizeof(name), "place_%s%s%s_nmsrs_%#x", fuzz_place_names[place],
 		 place == FUZZ_PLACE_WILD ? "_" : "",
 		 place == FUZZ_PLACE_WILD ? fuzz_wild_names[arg & 3] : "", nmsrs);
-	for (char *c = name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
-			*c = '_';
 	mf_emit(e, name, o);
 }
 
@@ -982,6 +962,8 @@ static void mf_seeds(struct fuzz_emit *e)
 		seed_spec(e, "semantic", &msr_semantic_filter_specs[i], (k + 1) % nresidents, k);
 	for (i = 0; i < 2; i++, k++)
 		seed_spec(e, "swap", &msr_swap_filter_specs[i], (k + 1) % nresidents, k);
+	for (i = 0; i < MSR_MATRIX_FILTER_SPECS; i++, k++)
+		seed_spec(e, "matrix", &msr_matrix_filter_specs[i], (k + 1) % nresidents, k);
 
 	/* Bitmap placements around the size rules. */
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -1044,8 +1026,6 @@ static void mf_seeds(struct fuzz_emit *e)
 		encode_edge_probe(o, false, MF_EDGE_BELOW << 5);
 		encode_edge_probe(o, false, MF_EDGE_END << 5);
 		snprintf(name, sizeof(name), "deny_%s", c->name);
-		for (char *p = name; *p; p++)
-			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
 		mf_emit(e, name, o);
 
 		/* The same accesses with the fuzzed filter rejected. */
@@ -1053,8 +1033,6 @@ static void mf_seeds(struct fuzz_emit *e)
 		encode_probe(o, false, c->index, false, 0);
 		encode_probe(o, true, c->index, true, 0xa5a5a5a5);
 		snprintf(name, sizeof(name), "rejected_%s", c->name);
-		for (char *p = name; *p; p++)
-			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
 		mf_emit(e, name, o);
 	}
 	free(o);

@@ -12,14 +12,20 @@
 #include <string.h>
 #include <linux/kvm.h>
 
-#define MSR_SPEC_MAX_RANGES 4
+#include "msr_values.h"
+
+#define MSR_SPEC_MAX_RANGES KVM_MSR_FILTER_MAX_RANGES
 
 struct msr_filter_spec_range {
 	uint32_t flags;
 	uint32_t base;
 	uint32_t nmsrs;
-	uint8_t pattern;	/* every bitmap byte (bit set: allowed) */
+	uint8_t pattern;	/* every bitmap byte (bit set: allowed), unless ... */
+	uint8_t hash;		/* MSR_SPEC_HASH(_INV): bit n from a hash of base + n */
 };
+
+#define MSR_SPEC_HASH		1	/* no two 64-bit longs of the bitmap alike */
+#define MSR_SPEC_HASH_INV	2	/* its complement */
 
 struct msr_filter_spec {
 	const char *name;
@@ -91,6 +97,93 @@ static const struct msr_filter_spec msr_swap_filter_specs[2] = {
 		{ R, 0x0, 0x1000, 0x00 } } },
 };
 
+/*
+ * The matrix's layouts (lib/msr_matrix.c): which ranges cover the catalog
+ * MSRs, under the DEFAULT_ALLOW or DEFAULT_DENY the matrix's filter state
+ * says (flags here are 0).  The REGIONS windows hold every catalog MSR;
+ * the last one ends at 2^32: in KVM's u32 arithmetic (base + nmsrs == 0) it
+ * covers nothing, so 0xffffffff is never inside a range whatever the
+ * layout says.  ODD/EVEN: the bases are even, so bit n allows base + n when
+ * n is odd (0xaa) or even (0x55).
+ */
+#define ALLOW	0xff
+#define NONE	0x00
+#define ODD	0xaa
+#define EVEN	0x55
+#define REGIONS(fl, p, h)						\
+	{ fl, 0x00000000u, 0x1000, p, h }, { fl, 0xc0000000u, 0x200, p, h },	\
+	{ fl, 0xdeadbe00u, 0x100, p, h }, { fl, 0xffffff00u, 0x100, p, h }
+/* Slot k allows when k is even (@e) or odd (@o); slot 15 is @o's. */
+#define SLOTS16(name_, e, o) { name_, 0, 16, {					\
+	{ R | W, 0x00000277u, 1, e }, { R | W, 0x0000008bu, 1, o },		\
+	{ R | W, 0x000000ceu, 1, e }, { R | W, 0x0000010au, 1, o },		\
+	{ R | W, 0x00000049u, 1, e }, { R | W, 0x0000010bu, 1, o },		\
+	{ R | W, 0x00000003u, 1, e }, { R | W, 0x000007ffu, 1, o },		\
+	{ R | W, 0x00000900u, 1, e }, { R | W, 0xdeadbeefu, 1, o },		\
+	{ R | W, 0xc0000081u, 1, e }, { R | W, 0xc0000082u, 1, o },		\
+	{ R | W, 0xc0000083u, 1, e }, { R | W, 0xc0000084u, 1, o },		\
+	{ R | W, 0xc0000080u, 1, e }, { R | W, 0xc0000000u, 0x200, o },		\
+} }
+
+static const struct msr_filter_spec msr_matrix_filter_specs[] = {
+	{ "read_odd", 0, 4, { REGIONS(R, ODD, 0) } },
+	{ "read_even", 0, 4, { REGIONS(R, EVEN, 0) } },
+	{ "write_odd", 0, 4, { REGIONS(W, ODD, 0) } },
+	{ "write_even", 0, 4, { REGIONS(W, EVEN, 0) } },
+	{ "rw_odd", 0, 4, { REGIONS(R | W, ODD, 0) } },
+	{ "rw_even", 0, 4, { REGIONS(R | W, EVEN, 0) } },
+	/* Deny-all ranges that end right before or start right after test MSRs. */
+	{ "uncovered", 0, 11, {
+		{ R | W, 0x00000004u, 0x45, NONE },	/* up to PRED_CMD */
+		{ R | W, 0x0000004au, 0x41, NONE },	/* after it, up to UCODE_REV */
+		{ R | W, 0x0000008cu, 0x42, NONE },	/* up to PLATFORM_INFO */
+		{ R | W, 0x00000278u, 0x587, NONE },	/* after PAT, up to 0x7ff */
+		{ R | W, 0x00000901u, 0x6ff, NONE },	/* after 0x900 */
+		{ R | W, 0xc0000000u, 0x80, NONE },	/* up to EFER */
+		{ R | W, 0xc0000085u, 0x7d, NONE },	/* after SFMASK, up to KERNEL_GS_BASE */
+		{ R | W, 0xc0000104u, 0xfc, NONE },	/* after TSC_AUX */
+		{ R | W, 0xdeadbe00u, 0xef, NONE },	/* up to 0xdeadbeef */
+		{ R | W, 0xdeadbef0u, 0x10, NONE },	/* after it */
+		{ R | W, 0xfffffe00u, 0x1ff, NONE },	/* up to 0xffffffff */
+	} },
+	{ "overlap_allow_first", 0, 8, { REGIONS(R | W, ALLOW, 0), REGIONS(R | W, NONE, 0) } },
+	{ "overlap_deny_first", 0, 8, { REGIONS(R | W, NONE, 0), REGIONS(R | W, ALLOW, 0) } },
+	/* The first range matches only one access type; the other goes on. */
+	{ "overlap_read_deny_first", 0, 8, { REGIONS(R, NONE, 0), REGIONS(R | W, ALLOW, 0) } },
+	{ "overlap_write_deny_first", 0, 8, { REGIONS(W, NONE, 0), REGIONS(R | W, ALLOW, 0) } },
+	/* Small deny ranges over some test MSRs, inside allow-all ranges. */
+	{ "overlap_partial", 0, 7, {
+		{ R | W, 0x00000000u, 0x100, NONE },	/* 0x3, 0x49, 0x8b, 0xce */
+		{ R | W, 0xc0000080u, 0x3, NONE },	/* EFER, STAR, LSTAR */
+		{ R | W, 0xdeadbeefu, 0x1, NONE },
+		REGIONS(R | W, ALLOW, 0),
+	} },
+	/*
+	 * Long bitmaps (up to 0x1000 MSRs) whose every 64-bit long differs:
+	 * a bit found in the wrong long or byte shows, which the periodic
+	 * odd/even patterns cannot show.
+	 */
+	{ "rw_hash", 0, 4, { REGIONS(R | W, 0, MSR_SPEC_HASH) } },
+	{ "rw_hash_inv", 0, 4, { REGIONS(R | W, 0, MSR_SPEC_HASH_INV) } },
+	/*
+	 * All 16 slots, each the first match of at least one test MSR: slots
+	 * 0..14 one MSR each, slot 15 the 0xc0000000 window, which also covers
+	 * the MSRs of slots 10..14 but decides only KERNEL_GS_BASE and TSC_AUX.
+	 */
+	SLOTS16("slots16_even_allow", ALLOW, NONE),
+	SLOTS16("slots16_odd_allow", NONE, ALLOW),
+};
+
+#undef ALLOW
+#undef NONE
+#undef ODD
+#undef EVEN
+#undef REGIONS
+#undef SLOTS16
+
+#define MSR_MATRIX_FILTER_SPECS \
+	(sizeof(msr_matrix_filter_specs) / sizeof(msr_matrix_filter_specs[0]))
+
 #undef R
 #undef W
 #undef DENY
@@ -132,7 +225,13 @@ static inline void msr_filter_spec_build(const struct msr_filter_spec *s,
 	memset(f, 0, sizeof(*f));
 	f->flags = s->flags;
 	for (i = 0; i < s->nranges; i++) {
-		memset(bitmaps[i], s->ranges[i].pattern, KVM_MSR_FILTER_MAX_BITMAP_SIZE);
+		const struct msr_filter_spec_range *r = &s->ranges[i];
+		uint32_t n;
+
+		memset(bitmaps[i], r->hash ? 0 : r->pattern, KVM_MSR_FILTER_MAX_BITMAP_SIZE);
+		for (n = 0; r->hash && n < r->nmsrs && n < KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8; n++)
+			if (((msr_mix((uint32_t)(r->base + n)) >> 17) & 1) ^ (r->hash == MSR_SPEC_HASH_INV))
+				bitmaps[i][n / 8] |= 1u << (n % 8);
 		f->ranges[i].flags = s->ranges[i].flags;
 		f->ranges[i].base = s->ranges[i].base;
 		f->ranges[i].nmsrs = s->ranges[i].nmsrs;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "msr_filter_probe.h"
 #include "msr_matrix.h"
 #include "msr_probe.h"
 #include "suite.h"
@@ -93,92 +94,12 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 				to->fail_count[i][a][k] += from->fail_count[i][a][k];
 }
 
-/* --- layouts ---------------------------------------------------------------- */
+/* --- layouts (lib/msr_filter_specs.h) ----------------------------------------- */
 
-#define R	KVM_MSR_FILTER_READ
-#define W	KVM_MSR_FILTER_WRITE
-#define RW	(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE)
+static const struct msr_filter_spec layouts_none[] = { { "none", 0, 0, { { 0 } } } };
+static const struct msr_filter_spec layouts_empty[] = { { "empty", 0, 0, { { 0 } } } };
 
-/*
- * The windows that hold every catalog MSR.  The last one ends at 2^32: in
- * KVM's u32 arithmetic (base + nmsrs == 0) it covers nothing, so
- * 0xffffffff is never inside a range whatever the layout says.
- */
-#define REGIONS(fl, b)							\
-	{ fl, 0x00000000u, 0x1000, MX_BITS_##b },			\
-	{ fl, 0xc0000000u, 0x200, MX_BITS_##b },			\
-	{ fl, 0xdeadbe00u, 0x100, MX_BITS_##b },			\
-	{ fl, 0xffffff00u, 0x100, MX_BITS_##b }
-
-/* Slot k allows when k is even (@e) or odd (@o); slot 15 is @o's. */
-#define SLOTS16(name_, e, o) { name_, 16, {					\
-	{ RW, 0x00000277u, 1, MX_BITS_##e }, { RW, 0x0000008bu, 1, MX_BITS_##o },	\
-	{ RW, 0x000000ceu, 1, MX_BITS_##e }, { RW, 0x0000010au, 1, MX_BITS_##o },	\
-	{ RW, 0x00000049u, 1, MX_BITS_##e }, { RW, 0x0000010bu, 1, MX_BITS_##o },	\
-	{ RW, 0x00000003u, 1, MX_BITS_##e }, { RW, 0x000007ffu, 1, MX_BITS_##o },	\
-	{ RW, 0x00000900u, 1, MX_BITS_##e }, { RW, 0xdeadbeefu, 1, MX_BITS_##o },	\
-	{ RW, 0xc0000081u, 1, MX_BITS_##e }, { RW, 0xc0000082u, 1, MX_BITS_##o },	\
-	{ RW, 0xc0000083u, 1, MX_BITS_##e }, { RW, 0xc0000084u, 1, MX_BITS_##o },	\
-	{ RW, 0xc0000080u, 1, MX_BITS_##e }, { RW, 0xc0000000u, 0x200, MX_BITS_##o },	\
-} }
-
-static const struct mx_layout layouts_none[] = { { "none", 0, { { 0 } } } };
-static const struct mx_layout layouts_empty[] = { { "empty", 0, { { 0 } } } };
-
-static const struct mx_layout layouts_ranges[] = {
-	{ "read_odd", 4, { REGIONS(R, ODD) } },
-	{ "read_even", 4, { REGIONS(R, EVEN) } },
-	{ "write_odd", 4, { REGIONS(W, ODD) } },
-	{ "write_even", 4, { REGIONS(W, EVEN) } },
-	{ "rw_odd", 4, { REGIONS(RW, ODD) } },
-	{ "rw_even", 4, { REGIONS(RW, EVEN) } },
-	/* Deny-all ranges that end right before or start right after test MSRs. */
-	{ "uncovered", 11, {
-		{ RW, 0x00000004u, 0x45, MX_BITS_DENY },	/* up to PRED_CMD */
-		{ RW, 0x0000004au, 0x41, MX_BITS_DENY },	/* after it, up to UCODE_REV */
-		{ RW, 0x0000008cu, 0x42, MX_BITS_DENY },	/* up to PLATFORM_INFO */
-		{ RW, 0x00000278u, 0x587, MX_BITS_DENY },	/* after PAT, up to 0x7ff */
-		{ RW, 0x00000901u, 0x6ff, MX_BITS_DENY },	/* after 0x900 */
-		{ RW, 0xc0000000u, 0x80, MX_BITS_DENY },	/* up to EFER */
-		{ RW, 0xc0000085u, 0x7d, MX_BITS_DENY },	/* after SFMASK, up to KERNEL_GS_BASE */
-		{ RW, 0xc0000104u, 0xfc, MX_BITS_DENY },	/* after TSC_AUX */
-		{ RW, 0xdeadbe00u, 0xef, MX_BITS_DENY },	/* up to 0xdeadbeef */
-		{ RW, 0xdeadbef0u, 0x10, MX_BITS_DENY },	/* after it */
-		{ RW, 0xfffffe00u, 0x1ff, MX_BITS_DENY },	/* up to 0xffffffff */
-	} },
-	{ "overlap_allow_first", 8, { REGIONS(RW, ALLOW), REGIONS(RW, DENY) } },
-	{ "overlap_deny_first", 8, { REGIONS(RW, DENY), REGIONS(RW, ALLOW) } },
-	/* The first range matches only one access type; the other goes on. */
-	{ "overlap_read_deny_first", 8, { REGIONS(R, DENY), REGIONS(RW, ALLOW) } },
-	{ "overlap_write_deny_first", 8, { REGIONS(W, DENY), REGIONS(RW, ALLOW) } },
-	/* Small deny ranges over some test MSRs, inside allow-all ranges. */
-	{ "overlap_partial", 7, {
-		{ RW, 0x00000000u, 0x100, MX_BITS_DENY },	/* 0x3, 0x49, 0x8b, 0xce */
-		{ RW, 0xc0000080u, 0x3, MX_BITS_DENY },		/* EFER, STAR, LSTAR */
-		{ RW, 0xdeadbeefu, 0x1, MX_BITS_DENY },
-		REGIONS(RW, ALLOW),
-	} },
-	/*
-	 * Long bitmaps (up to 0x1000 MSRs) whose every 64-bit long differs:
-	 * a bit found in the wrong long or byte shows, which the periodic
-	 * odd/even patterns cannot show.
-	 */
-	{ "rw_hash", 4, { REGIONS(RW, HASH) } },
-	{ "rw_hash_inv", 4, { REGIONS(RW, HASH_INV) } },
-	/*
-	 * All 16 slots, each the first match of at least one test MSR: slots
-	 * 0..14 one MSR each, slot 15 the 0xc0000000 window, which also covers
-	 * the MSRs of slots 10..14 but decides only KERNEL_GS_BASE and TSC_AUX.
-	 */
-	SLOTS16("slots16_even_allow", ALLOW, DENY),
-	SLOTS16("slots16_odd_allow", DENY, ALLOW),
-};
-
-#undef R
-#undef W
-#undef RW
-
-static const struct mx_layout *state_layouts(enum mx_filter_state state, unsigned int *n)
+static const struct msr_filter_spec *state_layouts(enum mx_filter_state state, unsigned int *n)
 {
 	switch (state) {
 	case MX_NEVER_SET:
@@ -188,57 +109,21 @@ static const struct mx_layout *state_layouts(enum mx_filter_state state, unsigne
 		*n = ARRAY_SIZE(layouts_empty);
 		return layouts_empty;
 	default:
-		*n = ARRAY_SIZE(layouts_ranges);
-		return layouts_ranges;
+		*n = MSR_MATRIX_FILTER_SPECS;
+		return msr_matrix_filter_specs;
 	}
 }
 
-const struct mx_layout *mx_layout_by_name(const char *name)
+const struct msr_filter_spec *mx_layout_by_name(const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(layouts_ranges); i++) {
-		if (!strcmp(layouts_ranges[i].name, name))
-			return &layouts_ranges[i];
+	for (i = 0; i < MSR_MATRIX_FILTER_SPECS; i++) {
+		if (!strcmp(msr_matrix_filter_specs[i].name, name))
+			return &msr_matrix_filter_specs[i];
 	}
 	return NULL;
 }
-
-static const char *bits_name(enum mx_bits b)
-{
-	static const char *const names[] = {
-		[MX_BITS_ALLOW] = "all allow", [MX_BITS_DENY] = "all deny",
-		[MX_BITS_ODD] = "odd indices allowed", [MX_BITS_EVEN] = "even indices allowed",
-		[MX_BITS_HASH] = "hashed pattern", [MX_BITS_HASH_INV] = "inverse hashed pattern",
-	};
-
-	return names[b];
-}
-
-static const char *flags_name(__u32 flags)
-{
-	static const char *const names[] = { "no access", "READ", "WRITE", "READ|WRITE" };
-
-	return flags < 4 ? names[flags] : "invalid flags";
-}
-
-static bool bit_for(enum mx_bits b, __u32 index)
-{
-	switch (b) {
-	case MX_BITS_ALLOW:
-		return true;
-	case MX_BITS_ODD:
-		return index & 1;
-	case MX_BITS_EVEN:
-		return !(index & 1);
-	case MX_BITS_HASH:
-	case MX_BITS_HASH_INV:
-		return ((msr_mix(index) >> 17) & 1) ^ (b == MX_BITS_HASH_INV);
-	default:
-		return false;
-	}
-}
-
 
 /* --- session ----------------------------------------------------------------- */
 
@@ -251,7 +136,7 @@ struct mx_case {
 	enum mx_response resp;
 	/* the setting */
 	enum mx_filter_state state;
-	const struct mx_layout *layout;
+	const struct msr_filter_spec *layout;
 	__u32 filter_flags;
 	__u64 mask;
 	bool x2apic;
@@ -264,7 +149,7 @@ struct mx_action {
 	bool is_mask;			/* else a filter */
 	__u64 mask;
 	__u32 flags;
-	const struct mx_layout *layout;
+	const struct msr_filter_spec *layout;
 	struct msr_verdict expect;	/* the model's verdict on the ioctl */
 	bool done;			/* the ioctl ran */
 };
@@ -275,7 +160,8 @@ struct mx_action {
 struct mx_filter_buf {
 	struct kvm_msr_filter kfilter;
 	__u8 bitmaps[KVM_MSR_FILTER_MAX_RANGES][KVM_MSR_FILTER_MAX_BITMAP_SIZE];
-	struct msr_model_mem_region regions[KVM_MSR_FILTER_MAX_RANGES];
+	struct msr_model_mem_region regions[MSR_SPEC_MAX_RANGES];
+	struct msr_model_mem mem;
 };
 
 struct mx_session {
@@ -290,7 +176,7 @@ struct mx_session {
 	__u32 only;			/* catalog entries (bits) to run */
 	/* the model's view of the VM */
 	struct msr_model_filter_state fstate;
-	const struct mx_layout *layout;
+	const struct msr_filter_spec *layout;
 	__u32 filter_flags;
 	bool install_refused;
 	__u64 mask;
@@ -398,10 +284,13 @@ static void print_case_context(struct suite_text *t, const struct mx_session *s,
 		m->filter_flags & KVM_MSR_FILTER_DEFAULT_DENY ? "DEFAULT_DENY" : "DEFAULT_ALLOW",
 		mx_mask_name(m->mask), (unsigned long long)m->mask);
 	if (c->fv.range >= 0 && m->layout) {
-		const struct mx_range_spec *r = &m->layout->ranges[c->fv.range];
+		const struct msr_filter_spec_range *r = &m->layout->ranges[c->fv.range];
+		static const char *const flags[] = { "no access", "READ", "WRITE", "READ|WRITE" };
 
-		suite_text_line(t, "  ranges[%d] = %s [%#x, +%#x) %s", c->fv.range, flags_name(r->flags),
-			r->base, r->nmsrs, bits_name(r->bits));
+		suite_text_line(t, "  ranges[%d] = %s [%#x, +%#x), bitmap %s %#04x", c->fv.range,
+				r->flags < 4 ? flags[r->flags] : "invalid flags", r->base, r->nmsrs,
+				r->hash == MSR_SPEC_HASH_INV ? "inverse hash" : r->hash ? "hash" :
+				"every byte", r->hash ? 0 : r->pattern);
 	}
 	suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
 		msr_model_access_str(c->access), value, responses[m->resp].name,
@@ -512,33 +401,16 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 /* --- filter and mask --------------------------------------------------------- */
 
 /* Build the ioctl argument and the model's view of the bitmaps' memory. */
-static void build_filter(struct mx_filter_buf *b, __u32 flags, const struct mx_layout *layout)
+static void build_filter(struct mx_filter_buf *b, __u32 flags, const struct msr_filter_spec *layout)
 {
-	unsigned int i, nranges = layout ? layout->nranges : 0;
+	static const struct msr_filter_spec none;
 
-	memset(&b->kfilter, 0, sizeof(b->kfilter));
+	msr_filter_spec_build(layout ? layout : &none, &b->kfilter, b->bitmaps);
 	b->kfilter.flags = flags;
-	for (i = 0; i < nranges; i++) {
-		const struct mx_range_spec *r = &layout->ranges[i];
-		__u8 *bm = b->bitmaps[i];
-		__u32 n;
-
-		memset(bm, 0, KVM_MSR_FILTER_MAX_BITMAP_SIZE);
-		for (n = 0; n < r->nmsrs; n++) {
-			if (bit_for(r->bits, r->base + n))
-				bm[n / 8] |= 1u << (n % 8);
-		}
-		b->kfilter.ranges[i] = (struct kvm_msr_filter_range){
-			.flags = r->flags, .base = r->base, .nmsrs = r->nmsrs, .bitmap = bm,
-		};
-		b->regions[i] = (struct msr_model_mem_region){
-			.addr = (__u64)(uintptr_t)bm, .len = KVM_MSR_FILTER_MAX_BITMAP_SIZE,
-			.data = bm,
-		};
-	}
+	msr_filter_spec_mem(b->bitmaps, b->regions, &b->mem);
 }
 
-unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flags)
+unsigned int mx_layout_deciding_slots(const struct msr_filter_spec *layout, __u32 flags)
 {
 	struct mx_filter_buf *b = calloc(1, sizeof(*b));
 	struct msr_model_filter_state *st = calloc(1, sizeof(*st));
@@ -547,8 +419,7 @@ unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flag
 	TEST_ASSERT(b && st, "out of memory");
 	build_filter(b, flags, layout);
 	msr_model_filter_state_init(st);
-	TEST_ASSERT(!msr_model_filter_install(st, &b->kfilter,
-					      &(struct msr_model_mem){ b->regions, layout->nranges }).err,
+	TEST_ASSERT(!msr_model_filter_install(st, &b->kfilter, &b->mem).err,
 		    "the model refuses layout %s", layout->name);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		for (a = 0; a < 2; a++) {
@@ -570,8 +441,6 @@ unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flag
  */
 static void model_change(struct mx_session *s, struct mx_action *a)
 {
-	struct msr_model_mem mem = { s->fb.regions, a->layout ? a->layout->nranges : 0 };
-
 	if (a->is_mask) {
 		a->expect = msr_model_cap_user_space_msr(a->mask, 0);
 		if (!a->expect.err)
@@ -580,7 +449,7 @@ static void model_change(struct mx_session *s, struct mx_action *a)
 	}
 	build_filter(&s->fb, a->flags, a->layout);
 	/* The model's state stays as it was if the install is refused. */
-	a->expect = msr_model_filter_install(&s->fstate, &s->fb.kfilter, &mem);
+	a->expect = msr_model_filter_install(&s->fstate, &s->fb.kfilter, &s->fb.mem);
 	s->install_refused = a->expect.err;
 	if (!a->expect.err) {
 		s->layout = a->layout;
@@ -626,7 +495,7 @@ static int change_now(struct mx_session *s, struct mx_action a)
 	return kvm_change(s, &a, "");
 }
 
-int mx_set_filter(struct mx_session *s, __u32 flags, const struct mx_layout *layout)
+int mx_set_filter(struct mx_session *s, __u32 flags, const struct msr_filter_spec *layout)
 {
 	return change_now(s, (struct mx_action){ .flags = flags, .layout = layout });
 }
@@ -650,7 +519,7 @@ void mx_set_mask_at_exit(struct mx_session *s, __u64 mask)
 	change_at_exit(s, (struct mx_action){ .is_mask = true, .mask = mask });
 }
 
-void mx_set_filter_at_exit(struct mx_session *s, __u32 flags, const struct mx_layout *layout)
+void mx_set_filter_at_exit(struct mx_session *s, __u32 flags, const struct msr_filter_spec *layout)
 {
 	change_at_exit(s, (struct mx_action){ .flags = flags, .layout = layout });
 }
@@ -1005,7 +874,7 @@ static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned 
 {
 	struct mx_template t[MSR_CATALOG_SIZE * (MSR_VALUE_KINDS + 1)];
 	unsigned int nt, nl, l, i;
-	const struct mx_layout *layouts = state_layouts(grp->state, &nl);
+	const struct msr_filter_spec *layouts = state_layouts(grp->state, &nl);
 	__u64 mask;
 
 	nt = templates_for(s, classes, grp->path, t, ARRAY_SIZE(t));

@@ -55,6 +55,7 @@
 
 #include "msr_case.h"
 #include "msr_values.h"
+#include "msr_filter_specs.h"
 
 enum mx_filter_state {
 	MX_NEVER_SET,		/* KVM_X86_SET_MSR_FILTER never called */
@@ -160,28 +161,6 @@ void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result
  */
 struct mx_session;
 
-enum mx_bits {
-	MX_BITS_ALLOW,		/* every bit 1 */
-	MX_BITS_DENY,		/* every bit 0 */
-	MX_BITS_ODD,		/* bit set for odd MSR indices */
-	MX_BITS_EVEN,		/* bit set for even MSR indices */
-	MX_BITS_HASH,		/* bit from a hash of the index: no two longs alike */
-	MX_BITS_HASH_INV,	/* its complement */
-};
-
-struct mx_range_spec {
-	__u32 flags;
-	__u32 base;
-	__u32 nmsrs;
-	enum mx_bits bits;
-};
-
-struct mx_layout {
-	const char *name;
-	unsigned int nranges;
-	struct mx_range_spec ranges[KVM_MSR_FILTER_MAX_RANGES];
-};
-
 struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 				  struct mx_result *res);
 /* Runs what is pending, frees; returns the failures of the session. */
@@ -196,7 +175,7 @@ void mx_session_set_state(struct mx_session *s, enum mx_filter_state state);
  * (msr_model_filter_install()); on success the model's filter state
  * follows.  Pending cases run first.  Returns the ioctl's errno (0: ok).
  */
-int mx_set_filter(struct mx_session *s, __u32 flags, const struct mx_layout *layout);
+int mx_set_filter(struct mx_session *s, __u32 flags, const struct msr_filter_spec *layout);
 /*
  * KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR) with @mask; KVM's result must
  * be the model's (msr_model_cap_user_space_msr()); on success the model's
@@ -210,7 +189,7 @@ int mx_set_mask(struct mx_session *s, __u64 mask);
  * cases added afterwards are predicted with the new setting.
  */
 void mx_set_mask_at_exit(struct mx_session *s, __u64 mask);
-void mx_set_filter_at_exit(struct mx_session *s, __u32 flags, const struct mx_layout *layout);
+void mx_set_filter_at_exit(struct mx_session *s, __u32 flags, const struct msr_filter_spec *layout);
 
 /* x2APIC (true) or xAPIC mode through KVM_SET_MSRS(APIC_BASE). */
 void mx_set_x2apic(struct mx_session *s, bool on);
@@ -227,11 +206,11 @@ unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access ac
 void mx_flush(struct mx_session *s);
 
 /* The built-in layouts, for dynamic tests. */
-const struct mx_layout *mx_layout_by_name(const char *name);
+const struct msr_filter_spec *mx_layout_by_name(const char *name);
 /*
  * The slots (bits) of @layout that are the first match of some catalog MSR
  * for RDMSR or WRMSR, as the model looks them up with @flags.
  */
-unsigned int mx_layout_deciding_slots(const struct mx_layout *layout, __u32 flags);
+unsigned int mx_layout_deciding_slots(const struct msr_filter_spec *layout, __u32 flags);
 
 #endif

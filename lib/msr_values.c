@@ -8,15 +8,6 @@
 #include "msr_catalog.h"
 #include "msr_values.h"
 
-/* splitmix64: a distinctive value per case. */
-__u64 msr_mix(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /*
  * Bits a test may change without breaking the guest or the host (the
  * guest runs in long mode with paging, PAT entry 0, no SYSCALL, no

@@ -13,7 +13,13 @@
 struct msr_facts;
 
 /* splitmix64: a distinctive value from a sequence number. */
-__u64 msr_mix(__u64 x);
+static inline __u64 msr_mix(__u64 x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
 /* The bits of catalog MSR @index a valid WRMSR may change (~0: all). */
 __u64 msr_safe_bits(__u32 index);
 /* @p made canonical for 48 address bits. */

@@ -107,7 +107,7 @@ TEST(msr_matrix_layouts_every_slot_decides)
 
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		for (d = 0; d < 2; d++) {
-			const struct mx_layout *l = mx_layout_by_name(names[i]);
+			const struct msr_filter_spec *l = mx_layout_by_name(names[i]);
 			unsigned int slots;
 
 			ASSERT_TRUE(l != NULL) TH_LOG("no layout %s", names[i]);
@@ -185,8 +185,8 @@ static void probe(struct mx_session *s)
 }
 
 /* Ranges the ioctl must refuse (the model says which rule). */
-static const struct mx_layout flags_zero = {
-	"flags_zero", 1, { { 0, 0x0, 0x10, MX_BITS_ALLOW } },
+static const struct msr_filter_spec flags_zero = {
+	"flags_zero", 0, 1, { { 0, 0x0, 0x10, 0xff } },
 };
 
 /*
@@ -216,7 +216,7 @@ TEST_F(msr_matrix_dynamic, filter_replaced)
 	for (mask = 0; mask < MX_MASKS; mask += FILTER) {
 		mx_set_mask(self->s, mask | INVAL | UNKNOWN);
 		for (i = 0; i < ARRAY_SIZE(filters); i++) {
-			const struct mx_layout *l = !filters[i].layout ? NULL :
+			const struct msr_filter_spec *l = !filters[i].layout ? NULL :
 				!strcmp(filters[i].layout, "flags_zero") ? &flags_zero :
 				mx_layout_by_name(filters[i].layout);
 
