@@ -133,9 +133,14 @@ void suite_text_line(struct suite_text *t, const char *fmt, ...)
 
 void suite_text_flush(struct suite_text *t, FILE *out)
 {
+	int fd = fileno(out);
+
 	fflush(stdout);
 	fflush(out);
-	if (t->len && write(fileno(out), t->buf, t->len) < 0)
-		t->len = 0;
+	/* write(2) where there is a file descriptor: one call, one block. */
+	if (t->len && (fd >= 0 ? write(fd, t->buf, t->len) < 0 :
+		       fwrite(t->buf, 1, t->len, out) != t->len))
+		clearerr(out);
+	fflush(out);
 	t->len = 0;
 }
