@@ -187,14 +187,15 @@ void fuzz_set_case(const struct msr_vcpu_model *m)
 
 bool fuzz_case_diverged(const struct msr_case *c, enum msr_check k, const char *what)
 {
-	char sig[FUZZ_SIG_LEN], desc[1536], access[320];
+	char sig[FUZZ_SIG_LEN], desc[1536], access[320], cause[64];
 	bool known;
 
 	msr_case_sig(sig, sizeof(sig), NULL, c, k);
 	msr_case_describe_access(access, sizeof(access), c);
 	msr_case_describe(desc, sizeof(desc), c, NULL, "  ");
 	cur_case.cause = c->first.cause;
-	known = fuzz_divergence(sig, "%s: %s\n  %s", what, access, desc);
+	known = fuzz_divergence(sig, "%s: %s (cause=%s)\n  %s", what, access,
+				msr_div_rule_slug(cause, sizeof(cause), c->first.cause), desc);
 	cur_case.cause = MSR_RULE_NONE;
 	return known;
 }

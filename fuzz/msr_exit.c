@@ -359,7 +359,9 @@ struct me_vm {
 	struct msr_model_filter_state fstate;
 };
 
-static struct me_vm vms[MSR_CPUID_STATES][ME_VM_POOL];
+#define ME_VMS	(MSR_CPUID_STATES * ME_VM_POOL)
+
+static struct me_vm vms[ME_VMS];	/* ME_VM_POOL per guest CPUID state */
 
 static void me_init(void)
 {
@@ -388,21 +390,19 @@ static void me_vm_free(struct me_vm *vm)
 
 static void me_reset(void)
 {
-	unsigned int s, i;
+	unsigned int i;
 
 	/* The parent's VMs: not ours to free (the fds belong to it). */
-	for (s = 0; s < MSR_CPUID_STATES; s++)
-		for (i = 0; i < ME_VM_POOL; i++)
-			vms[s][i].live = false;
+	for (i = 0; i < ME_VMS; i++)
+		vms[i].live = false;
 }
 
 static void me_fini(void)
 {
-	unsigned int s, i;
+	unsigned int i;
 
-	for (s = 0; s < MSR_CPUID_STATES; s++)
-		for (i = 0; i < ME_VM_POOL; i++)
-			me_vm_free(&vms[s][i]);
+	for (i = 0; i < ME_VMS; i++)
+		me_vm_free(&vms[i]);
 }
 
 /* ---- the per-input state ---------------------------------------------------- */
@@ -668,7 +668,7 @@ static void readback_and_restore(bool verify)
  */
 static struct me_vm *pick_vm(enum msr_cpuid_state cpuid, const struct me_fspec *f)
 {
-	struct me_vm *pool = vms[cpuid], *oldest = &pool[0];
+	struct me_vm *pool = &vms[cpuid * ME_VM_POOL], *oldest = &pool[0];
 	unsigned int i;
 
 	for (i = 0; i < ME_VM_POOL; i++) {

@@ -99,6 +99,7 @@
 #include "msr_guest.h"
 #include "msr_host.h"
 #include "msr_model.h"
+#include "msr_names.h"
 #include "msr_probe.h"
 
 #define MF_MAX_RANGES		KVM_MSR_FILTER_MAX_RANGES
@@ -512,8 +513,8 @@ struct mf_vm {
 	struct msr_facts facts[MSR_CATALOG_SIZE];
 };
 
-/* [MF_MAX_RESIDENTS][guest CPUID state][turn], from mf_init() */
-static struct mf_vm (*vms)[MSR_CPUID_STATES][2];
+/* [resident][guest CPUID state][turn], flat, from mf_init() */
+static struct mf_vm *vms;
 static uint8_t vm_turn[MF_MAX_RESIDENTS][MSR_CPUID_STATES];
 
 static void filter_sig(char *buf, size_t len, const char *what, enum msr_rule rule)
@@ -574,7 +575,7 @@ static struct mf_vm *mf_vm_get(unsigned int resident, enum msr_cpuid_state cpuid
 	struct mf_vm *vm;
 
 	vm_turn[resident][cpuid] ^= 1;
-	vm = &vms[resident][cpuid][vm_turn[resident][cpuid]];
+	vm = &vms[(resident * MSR_CPUID_STATES + cpuid) * 2 + vm_turn[resident][cpuid]];
 	if (!vm->live && !mf_vm_create(vm, &residents[resident], cpuid))
 		return NULL;
 	/* Known divergences are matched in this VM's setting (guest CPUID...). */
@@ -815,13 +816,6 @@ static void mf_one(const uint8_t *data, size_t size)
 
 /* ---- describe ------------------------------------------------------------------- */
 
-static const char *msr_label(uint32_t index)
-{
-	const struct msr_catalog_entry *e = msr_catalog_table_find(index);
-
-	return e ? e->name : "not in the catalog";
-}
-
 static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 {
 	static struct mf_input in;
@@ -868,7 +862,7 @@ static void mf_describe(const uint8_t *data, size_t size, FILE *out)
 			p->write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ);
 
 		fprintf(out, "    probe %u: %s %#x (%s; %s", i, p->write ? "WRMSR" : "RDMSR",
-			p->index, msr_label(p->index), src_names[p->src]);
+			p->index, msr_name(p->index), src_names[p->src]);
 		if (p->src == MF_SRC_EDGE)
 			fprintf(out, " %s of %s range %u", edge_names[p->sel >> 5],
 				p->sel & 0x10 ? "resident" : "fuzzed", p->sel & 0xf);
@@ -1054,7 +1048,7 @@ static void mf_init(void)
 		exit(FUZZ_EXIT_SKIP);
 	}
 	residents_init();
-	vms = calloc(MF_MAX_RESIDENTS, sizeof(*vms));
+	vms = calloc(MF_MAX_RESIDENTS * MSR_CPUID_STATES * 2, sizeof(*vms));
 	next_state = malloc(sizeof(*next_state));
 	FUZZ_HARNESS_ASSERT(vms && next_state, "out of memory");
 }
@@ -1063,19 +1057,15 @@ static void mf_init(void)
 static void mf_reset(void)
 {
 	if (vms)
-		memset(vms, 0, MF_MAX_RESIDENTS * sizeof(*vms));
+		memset(vms, 0, MF_MAX_RESIDENTS * MSR_CPUID_STATES * 2 * sizeof(*vms));
 }
 
 static void mf_fini(void)
 {
-	unsigned int i, s, j;
+	unsigned int i;
 
-	if (!vms)
-		return;
-	for (i = 0; i < MF_MAX_RESIDENTS; i++)
-		for (s = 0; s < MSR_CPUID_STATES; s++)
-			for (j = 0; j < 2; j++)
-				mf_vm_discard(&vms[i][s][j]);
+	for (i = 0; vms && i < MF_MAX_RESIDENTS * MSR_CPUID_STATES * 2; i++)
+		mf_vm_discard(&vms[i]);
 }
 
 const struct fuzz_target fuzz_target_msr_filter = {

@@ -571,9 +571,11 @@ int msr_case_describe(char *buf, size_t len, const struct msr_case *c, const __u
 	n = snprintf(buf, len, "expected: ");
 	n += describe_expected(buf + n, len - n, c, before);
 	n += snprintf(buf + n, len - n, "\n%s          rule %s (%s); access classified %s; filter %s: "
-		      "%s by ranges[%d]", indent, msr_rule_name(o->rule), msr_rule_citation(o->rule),
+		      "%s", indent, msr_rule_name(o->rule), msr_rule_citation(o->rule),
 		      msr_rule_name(c->first.cause), msr_rule_name(c->fv.rule),
-		      c->fv.allowed ? "allowed" : "denied", c->fv.range);
+		      c->fv.allowed ? "allowed" : "denied");
+	if (c->fv.range >= 0)
+		n += snprintf(buf + n, len - n, " by ranges[%d]", c->fv.range);
 	n += snprintf(buf + n, len - n, "\n%sactual:   ", indent);
 	return n + describe_observed(buf + n, len - n, c);
 }
@@ -662,16 +664,25 @@ void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra
 	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
 	msr_probe_catalog(&vm->catalog, vm->g.vcpu);
 	msr_vcpu_model_from_host(&vm->model, &vm->host, vm->g.vcpu);
+	vm->readable = msr_vm_read(vm, vm->init);
+	for (i = 0; i < MSR_CATALOG_SIZE; i++)
+		if (vm->catalog.entries[i].probe.host_writable)
+			vm->restorable |= vm->readable & (1u << i);
+}
+
+__u32 msr_vm_read(const struct msr_vm *vm, __u64 *values)
+{
+	__u32 readable = 0;
+	unsigned int i;
+
 	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
 		uint64_t v = 0;
 
-		if (msr_ioctl_one(vm->g.vcpu->fd, KVM_GET_MSRS, vm->catalog.entries[i].index, &v) != 1)
-			continue;
-		vm->readable |= 1u << i;
-		if (vm->catalog.entries[i].probe.host_writable)
-			vm->restorable |= 1u << i;
-		vm->init[i] = v;
+		if (msr_ioctl_one(vm->g.vcpu->fd, KVM_GET_MSRS, vm->catalog.entries[i].index, &v) == 1)
+			readable |= 1u << i;
+		values[i] = readable & (1u << i) ? v : 0;
 	}
+	return readable;
 }
 
 void msr_vm_free(struct msr_vm *vm)

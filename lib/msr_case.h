@@ -291,6 +291,8 @@ struct msr_vm {
  */
 void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra_pages);
 void msr_vm_free(struct msr_vm *vm);
+/* KVM_GET_MSRS of every catalog entry, one at a time: @values (0 if not), the readable ones. */
+__u32 msr_vm_read(const struct msr_vm *vm, __u64 *values);
 
 /* Pages this executable's image needs in memslot 0 beyond the library's default. */
 uint64_t msr_image_pages(void);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "msr_filter_probe.h"
@@ -80,7 +79,7 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 {
 	uint64_t *t = (uint64_t *)&to->st;
 	const uint64_t *f = (const uint64_t *)&from->st;
-	unsigned int i, a, k;
+	unsigned int i;
 
 	_Static_assert(sizeof(to->st) % sizeof(uint64_t) == 0, "mx_stats: counters only");
 	for (i = 0; i < sizeof(to->st) / sizeof(uint64_t); i++)
@@ -88,30 +87,19 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 	to->failures += from->failures;
 	to->printed += from->printed;
 	msr_div_tally_add(&to->tally, &from->tally);
-	for (i = 0; i < MSR_CATALOG_SIZE; i++)
-		for (a = 0; a < 2; a++)
-			for (k = 0; k < MSR_CHECKS; k++)
-				to->fail_count[i][a][k] += from->fail_count[i][a][k];
+	for (i = 0; i < sizeof(to->fail_count) / sizeof(to->fail_count[0][0][0]); i++)
+		(&to->fail_count[0][0][0])[i] += (&from->fail_count[0][0][0])[i];
 }
 
 /* --- layouts (lib/msr_filter_specs.h) ----------------------------------------- */
 
-static const struct msr_filter_spec layouts_none[] = { { "none", 0, 0, { { 0 } } } };
-static const struct msr_filter_spec layouts_empty[] = { { "empty", 0, 0, { { 0 } } } };
-
 static const struct msr_filter_spec *state_layouts(enum mx_filter_state state, unsigned int *n)
 {
-	switch (state) {
-	case MX_NEVER_SET:
-		*n = ARRAY_SIZE(layouts_none);
-		return layouts_none;
-	case MX_ALLOW_EMPTY:
-		*n = ARRAY_SIZE(layouts_empty);
-		return layouts_empty;
-	default:
-		*n = MSR_MATRIX_FILTER_SPECS;
-		return msr_matrix_filter_specs;
-	}
+	static const struct msr_filter_spec none[] = { { "none" } }, empty[] = { { "empty" } };
+
+	*n = state == MX_NEVER_SET || state == MX_ALLOW_EMPTY ? 1 : MSR_MATRIX_FILTER_SPECS;
+	return state == MX_NEVER_SET ? none : state == MX_ALLOW_EMPTY ? empty :
+	       msr_matrix_filter_specs;
 }
 
 const struct msr_filter_spec *mx_layout_by_name(const char *name)
@@ -199,21 +187,6 @@ static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsi
 	return &s->vm->catalog.entries[i];
 }
 
-/* Host view of every catalog MSR: what the model takes as current values. */
-static void read_current_values(struct mx_session *s)
-{
-	unsigned int i;
-
-	s->readable = 0;
-	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
-		uint64_t v = 0;
-
-		if (msr_ioctl_one(s->vm->g.vcpu->fd, KVM_GET_MSRS, entry_of(s, i)->index, &v) == 1)
-			s->readable |= 1u << i;
-		s->cur[i] = s->readable & (1u << i) ? v : 0;
-	}
-}
-
 struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 				  struct mx_result *res)
 {
@@ -238,7 +211,7 @@ struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 		mx_set_filter(s, KVM_MSR_FILTER_DEFAULT_ALLOW, NULL);
 	}
 	mx_set_mask(s, 0);
-	read_current_values(s);
+	s->readable = msr_vm_read(s->vm, s->cur);
 	return s;
 }
 
@@ -344,7 +317,8 @@ static void case_failed(struct mx_session *s, unsigned int i, enum msr_check che
 {
 	const struct msr_case *c = &s->cases[i];
 	struct suite_text t = { .len = 0 };
-	char buf[1024], sig[MSR_SIG_LEN];
+	char buf[1024], sig[MSR_SIG_LEN + 64];
+	size_t n;
 	int known;
 
 	s->res->failures++;
@@ -359,6 +333,9 @@ static void case_failed(struct mx_session *s, unsigned int i, enum msr_check che
 	suite_text_line(&t, "  %s", strtok(NULL, "\n"));
 	if (detail)
 		suite_text_line(&t, "  %s", detail);
+	n = strlen(sig);
+	snprintf(sig + n, sizeof(sig) - n, " cause=%s", msr_div_rule_slug(buf, sizeof(buf),
+									c->first.cause));
 	msr_div_note(buf, sizeof(buf), sig, known);
 	suite_text_line(&t, "  %s", buf);
 	if (known >= 0)
@@ -544,7 +521,7 @@ void mx_set_x2apic(struct mx_session *s, bool on)
 		    "KVM_SET_MSRS(APIC_BASE, %#llx) failed: cannot switch the APIC to %s mode",
 		    (unsigned long long)base, on ? "x2APIC" : "xAPIC");
 	s->vm->model.x2apic_mode = on;
-	read_current_values(s);
+	s->readable = msr_vm_read(s->vm, s->cur);
 }
 
 /* --- cases ------------------------------------------------------------------- */
@@ -564,29 +541,21 @@ static struct msr_case_setting setting_of(const struct mx_session *s)
 static enum mx_class class_of(const struct mx_session *s, unsigned int entry,
 			      enum msr_access access, __u64 value, const struct msr_facts *f)
 {
+	static const enum mx_class by_cause[MSR_RULE_COUNT] = {
+		[MSR_RULE_ACCESS_UNKNOWN] = MX_CLASS_UNKNOWN, [MSR_RULE_IGNORE_MSRS] = MX_CLASS_UNKNOWN,
+		[MSR_RULE_ACCESS_INVALID] = MX_CLASS_REFUSED,
+		[MSR_RULE_VALUE_RESERVED_BITS] = MX_CLASS_RESERVED_BITS,
+		[MSR_RULE_VALUE_LOCKED_BITS] = MX_CLASS_RESERVED_BITS,
+		[MSR_RULE_VALUE_PAT_TYPE] = MX_CLASS_PAT_TYPE,
+		[MSR_RULE_VALUE_NONCANONICAL] = MX_CLASS_NON_CANONICAL,
+	};	/* any other: MX_CLASS_VALID */
+	_Static_assert(MX_CLASS_VALID == 0, "the table's default");
 	static struct msr_model_filter_state none;
-	struct msr_outcome o;
+	__u32 index = entry_of(s, entry)->index;
 
-	if (entry_of(s, entry)->index >= MSR_MODEL_X2APIC_FIRST &&
-	    entry_of(s, entry)->index <= MSR_MODEL_X2APIC_LAST)
+	if (index >= MSR_MODEL_X2APIC_FIRST && index <= MSR_MODEL_X2APIC_LAST)
 		return s->vm->model.x2apic_mode ? MX_CLASS_X2APIC_ON : MX_CLASS_X2APIC_OFF;
-	o = msr_model_guest_access(&none, 0, f, access, value);
-	switch (o.cause) {
-	case MSR_RULE_ACCESS_UNKNOWN:
-	case MSR_RULE_IGNORE_MSRS:
-		return MX_CLASS_UNKNOWN;
-	case MSR_RULE_ACCESS_INVALID:
-		return MX_CLASS_REFUSED;
-	case MSR_RULE_VALUE_RESERVED_BITS:
-	case MSR_RULE_VALUE_LOCKED_BITS:
-		return MX_CLASS_RESERVED_BITS;
-	case MSR_RULE_VALUE_PAT_TYPE:
-		return MX_CLASS_PAT_TYPE;
-	case MSR_RULE_VALUE_NONCANONICAL:
-		return MX_CLASS_NON_CANONICAL;
-	default:
-		return MX_CLASS_VALID;
-	}
+	return by_cause[msr_model_guest_access(&none, 0, f, access, value).cause];
 }
 
 static void predict(const struct mx_session *s, struct msr_case *c)
@@ -796,10 +765,8 @@ void mx_print_failure_summary(const struct mx_result *r, const char *group)
 	unsigned int i, a, k, counted = 0;
 	struct suite_text t = { .len = 0 };
 
-	for (i = 0; i < MSR_CATALOG_SIZE; i++)
-		for (a = 0; a < 2; a++)
-			for (k = 0; k < MSR_CHECKS; k++)
-				counted += r->fail_count[i][a][k];
+	for (i = 0; i < sizeof(r->fail_count) / sizeof(r->fail_count[0][0][0]); i++)
+		counted += (&r->fail_count[0][0][0])[i];
 	if (!counted)
 		return;
 	suite_text_line(&t, "%s: %u failing checks by MSR, access and check (the first ones are "
@@ -951,48 +918,36 @@ void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 	mx_session_end(s);
 }
 
-/*
- * Worker processes: each runs @fn with its own VMs, its own KVM_RUN bound
- * (suite_vcpu_run()'s alarm is per process) and its own result, which it
- * leaves in shared memory; worker 0 is this process.
- */
+struct mx_workers {
+	mx_worker_fn fn;
+	void *arg;
+	struct mx_result *res;		/* one per worker, shared */
+};
+
+static void mx_worker(unsigned int w, unsigned int n, void *p)
+{
+	struct mx_workers *x = p;
+
+	x->fn(w, n, x->arg, &x->res[w]);
+}
+
+/* Each worker with its own VMs and result, in shared memory; a worker that died fails. */
 void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result *res)
 {
-	struct mx_result *shared = mmap(NULL, n * sizeof(*shared), PROT_READ | PROT_WRITE,
-					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	pid_t pids[MX_WORKERS];
-	unsigned int w;
+	struct mx_workers x = { fn, arg, suite_shared(n * sizeof(*res)) };
+	unsigned int w, dead;
 
-	TEST_ASSERT(shared != MAP_FAILED && n >= 1 && n <= MX_WORKERS, "mmap of %u results", n);
-	memset(shared, 0, n * sizeof(*shared));
+	TEST_ASSERT(n >= 1 && n <= MX_WORKERS, "%u workers", n);
 	for (w = 0; w < n; w++) {
-		shared[w].print_limit = res->print_limit ? res->print_limit : MX_MAX_PRINTED / n;
-		shared[w].silent = res->silent;
+		x.res[w].print_limit = res->print_limit ? res->print_limit : MX_MAX_PRINTED / n;
+		x.res[w].silent = res->silent;
 	}
-	fflush(NULL);
-	for (w = 1; w < n; w++) {
-		pids[w] = fork();
-		TEST_ASSERT(pids[w] >= 0, "fork");
-		if (!pids[w]) {
-			fn(w, n, arg, &shared[w]);
-			fflush(NULL);
-			_exit(0);
-		}
+	dead = suite_fork_workers(mx_worker, &x, n);
+	for (w = 0; w < n; w++) {
+		x.res[w].failures += !!(dead & (1u << w));
+		result_add(res, &x.res[w]);
 	}
-	fn(0, n, arg, &shared[0]);
-	for (w = 1; w < n; w++) {
-		int status;
-
-		TEST_ASSERT(waitpid(pids[w], &status, 0) == pids[w], "waitpid");
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			mx_log("FAIL worker %u of %u died (status %#x); its messages are above", w, n,
-			       status);
-			shared[w].failures++;
-		}
-	}
-	for (w = 0; w < n; w++)
-		result_add(res, &shared[w]);
-	munmap(shared, n * sizeof(*shared));
+	munmap(x.res, n * sizeof(*res));
 }
 
 /*

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "suite.h"
@@ -143,4 +145,43 @@ void suite_text_flush(struct suite_text *t, FILE *out)
 		clearerr(out);
 	fflush(out);
 	t->len = 0;
+}
+
+void *suite_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	TEST_ASSERT(p != MAP_FAILED, "mmap of %zu shared bytes", size);
+	return p;
+}
+
+unsigned int suite_fork_workers(void (*fn)(unsigned int w, unsigned int n, void *arg), void *arg,
+				unsigned int n)
+{
+	unsigned int w, dead = 0;
+	pid_t pids[32];
+
+	TEST_ASSERT(n >= 1 && n <= 32, "%u workers", n);
+	fflush(NULL);
+	for (w = 1; w < n; w++) {
+		pids[w] = fork();
+		TEST_ASSERT(pids[w] >= 0, "fork");
+		if (!pids[w]) {
+			fn(w, n, arg);
+			fflush(NULL);
+			_exit(0);
+		}
+	}
+	fn(0, n, arg);
+	for (w = 1; w < n; w++) {
+		int status;
+
+		TEST_ASSERT(waitpid(pids[w], &status, 0) == pids[w], "waitpid");
+		if (WIFEXITED(status) && !WEXITSTATUS(status))
+			continue;
+		dead |= 1u << w;
+		suite_report(NULL, "FAIL worker %u of %u died (status %#x); its messages are above", w,
+			     n, status);
+	}
+	return dead;
 }

@@ -51,6 +51,18 @@ void suite_text_line(struct suite_text *t, const char *fmt, ...) __attribute__((
 /* Write the block to @out (stdout flushed first), empty it. */
 void suite_text_flush(struct suite_text *t, FILE *out);
 
+/* @size bytes of zeroed memory shared with the processes forked later (munmap() it). */
+void *suite_shared(size_t size);
+
+/*
+ * @fn(w, @n, @arg) in @n processes: w = 0 in this one, the others forked,
+ * each with its own KVM_RUN bound (the alarm is per process); what they
+ * find goes back through suite_shared() memory.  Returns the workers (bits)
+ * that did not exit 0, each said on stderr.
+ */
+unsigned int suite_fork_workers(void (*fn)(unsigned int w, unsigned int n, void *arg), void *arg,
+				unsigned int n);
+
 /* KVM_RUN that must succeed (bounded). */
 void suite_vcpu_run_ok(struct kvm_vcpu *vcpu);
 
