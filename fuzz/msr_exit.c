@@ -351,6 +351,8 @@ struct me_vm {
 	pid_t owner;
 	uint64_t uses;
 	struct msr_vm m;
+	__u32 restorable;		/* catalog entries KVM_GET_MSRS reads, host-writable */
+	__u64 init[MSR_CATALOG_SIZE];	/* their values at creation: every input starts here */
 	bool mask_known;
 	__u64 mask;
 	bool spec_known;		/* spec is KVM's filter */
@@ -370,8 +372,14 @@ static void me_init(void)
 
 static void me_vm_create(struct me_vm *vm, enum msr_cpuid_state cpuid)
 {
+	unsigned int i;
+
 	memset(vm, 0, sizeof(*vm));
 	msr_vm_create(&vm->m, cpuid, msr_image_pages());
+	vm->restorable = msr_vm_read(&vm->m, vm->init);
+	for (i = 0; i < MSR_CATALOG_SIZE; i++)
+		if (!vm->m.catalog.entries[i].probe.host_writable)
+			vm->restorable &= ~(1u << i);
 	msr_case_reentry_vcpu(vm->m.g.vcpu);
 	msr_model_filter_state_init(&vm->fstate);
 	vm->mask_known = true;		/* 0 until KVM_ENABLE_CAP */
@@ -540,7 +548,7 @@ static void predict_op(const struct me_vm *vm, const struct msr_case_setting *se
 	};
 	*vkind = in->vkind;
 	if (e)
-		msr_case_facts(&vm->m.catalog, &vm->m.model, st.cur, vm->m.restorable, c->entry,
+		msr_case_facts(&vm->m.catalog, &vm->m.model, st.cur, vm->restorable, c->entry,
 			       MSR_PATH_NATIVE, &f);
 	if (c->access == MSR_WRMSR) {
 		if (!e)	/* x2APIC: any value fails; raw: demoted unless the filter denies it */
@@ -630,7 +638,7 @@ static void run_ops(const struct msr_case_setting *set)
 static void readback_and_restore(bool verify)
 {
 	struct msr_vm *m = &st.vm->m;
-	__u32 which = st.written & m->restorable, bad;
+	__u32 which = st.written & st.vm->restorable, bad;
 	__u64 got[MSR_CATALOG_SIZE];
 	char sig[FUZZ_SIG_LEN];
 	int ret;
@@ -650,11 +658,11 @@ static void readback_and_restore(bool verify)
 					 "readback"), "after the program KVM_GET_MSRS(%s) = %#llx, "
 				"model %#llx (initial value %#llx; see the decoded input for the "
 				"WRMSRs)", m->catalog.entries[e].name, (unsigned long long)got[e],
-				(unsigned long long)st.cur[e], (unsigned long long)m->init[e]);
+				(unsigned long long)st.cur[e], (unsigned long long)st.vm->init[e]);
 		}
 	}
 	fuzz_stats.ioctls++;
-	if (!msr_case_restore(m->g.vcpu->fd, &m->catalog, which, m->init))
+	if (!msr_case_restore(m->g.vcpu->fd, &m->catalog, which, st.vm->init))
 		st.vm->dead = true;	/* cannot restore: a fresh VM next time */
 }
 
@@ -704,7 +712,7 @@ static void me_one(const uint8_t *data, size_t size)
 	fuzz_set_case(&vm->m.model);
 	st.checking = true;
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
-		st.cur[i] = vm->m.restorable & (1u << i) ? vm->m.init[i] : 0;
+		st.cur[i] = vm->restorable & (1u << i) ? vm->init[i] : 0;
 	st.written = 0;
 
 	if (!vm->mask_known || vm->mask != x->mask)

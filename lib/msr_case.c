@@ -647,8 +647,6 @@ uint64_t msr_image_pages(void)
 
 void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra_pages)
 {
-	unsigned int i;
-
 	memset(vm, 0, sizeof(*vm));
 	guest_msr_vcpu_create_extra(&vm->g, extra_pages);
 	vm->cpuid = cpuid;
@@ -664,10 +662,6 @@ void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra
 	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
 	msr_probe_catalog(&vm->catalog, vm->g.vcpu);
 	msr_vcpu_model_from_host(&vm->model, &vm->host, vm->g.vcpu);
-	vm->readable = msr_vm_read(vm, vm->init);
-	for (i = 0; i < MSR_CATALOG_SIZE; i++)
-		if (vm->catalog.entries[i].probe.host_writable)
-			vm->restorable |= vm->readable & (1u << i);
 }
 
 __u32 msr_vm_read(const struct msr_vm *vm, __u64 *values)

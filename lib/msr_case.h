@@ -278,9 +278,6 @@ struct msr_vm {
 	struct msr_host_info host;
 	struct msr_catalog catalog;	/* probed on the fresh vCPU */
 	struct msr_vcpu_model model;	/* current vCPU model */
-	__u32 readable;			/* catalog entries KVM_GET_MSRS reads (bits) */
-	__u32 restorable;		/* ... and the probe found host-writable */
-	__u64 init[MSR_CATALOG_SIZE];	/* their values at creation */
 	bool filter_installed;		/* KVM_X86_SET_MSR_FILTER succeeded once */
 	uint64_t last_install_end_ns;
 };
