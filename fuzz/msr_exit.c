@@ -365,11 +365,6 @@ struct me_vm {
 
 static struct me_vm vms[ME_VMS];	/* ME_VM_POOL per guest CPUID state */
 
-static void me_init(void)
-{
-	msr_case_reentry_init();
-}
-
 static void me_vm_create(struct me_vm *vm, enum msr_cpuid_state cpuid)
 {
 	unsigned int i;
@@ -977,7 +972,7 @@ const struct fuzz_target fuzz_target_msr_exit = {
 	.name = "msr_exit",
 	.summary = "exit mask, filter, guest RDMSR/WRMSR and the answers to their exits vs the model",
 	.max_len = 512,
-	.init = me_init,
+	.init = msr_case_reentry_init,
 	.reset = me_reset,
 	.one = me_one,
 	.describe = me_describe,
