@@ -16,7 +16,7 @@
 #                    (DIR/lib/modules/RELEASE), DIR/RELEASE, or the kernel
 #                    build tree itself (searched for kvm.ko)
 #   --emulator qemu|bochs  default qemu; bochs emulates VMX, so the guest's
-#                    KVM is kvm_intel (scripts/vm-bochs.sh; 5-10 minutes for
+#                    KVM is kvm_intel (scripts/vm-bochs.sh; 3-5 minutes for
 #                    the suite, see README)
 #   --accel tcg|kvm  QEMU only: default tcg (nested SVM emulated by QEMU:
 #                    kvm_amd); kvm needs a host whose /dev/kvm can run a full
@@ -277,8 +277,9 @@ add_module() {
 	done
 	modorder+=("$name")
 }
-# Under Bochs only kvm_intel can load, and the kernel's parsing of a
-# module's BTF takes longer than the rest of insmod: it is dropped.
+# Under Bochs only kvm_intel can load, and .BTF is dropped: the kernel's
+# parsing of module BTF is most of insmod's time under emulation (issue 14's
+# probe: insmod kvm takes 9 s without it).
 vendor_mods="kvm_amd kvm_intel"
 [ "$accel" = bochs ] && vendor_mods=kvm_intel
 if [ -n "$moddir" ]; then
@@ -385,7 +386,7 @@ if [ -z "$timeout_s" ]; then
 	per=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$root/suite/kvm-msr-suite/settings" 2>/dev/null)
 	n=$(grep -c . "$root/suite/kselftest-list.txt" 2>/dev/null)
 	timeout_s=$(( 120 + ${per:-45} * ${n:-1} ))
-	# Bochs: 60-110 s to boot, the suite 3-5 minutes; one binary hanging
+	# Bochs: ~1 minute to boot, 3-4 minutes for the whole run here; one binary hanging
 	# until the runner's timeout still fits.
 	[ "$accel" = bochs ] && timeout_s=900
 fi
