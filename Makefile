@@ -16,8 +16,9 @@
 #                                the regression corpus replayed (part of make check)
 #   make clean
 #   make vmtest [KERNEL=debian:6.1|debian:6.12|bzImage|linux-image.deb] [MODULES=dir] [TEST=name]
-#                                the suite inside another kernel under QEMU (scripts/vmtest.sh)
-#   make matrix [KERNELS="host debian:6.1 debian:6.12"]
+#                                the suite inside another kernel under QEMU (scripts/vmtest.sh;
+#                                VMTEST_ARGS="--emulator bochs": under Bochs, kvm_intel)
+#   make matrix [KERNELS="host debian:6.1 debian:6.12 bochs:debian:6.12"]
 #                                results table across kernels/backends (scripts/matrix.sh)
 #
 # The KVM selftests library (kvm_util, processor, ucall, kselftest harness...)
@@ -150,6 +151,7 @@ check: suite
 	$(call install_tree,$(CHECK_DIR),y)
 	@: > $(NEED_SUMMARY)
 	@$(STEP) "runner verdicts" -- $(SUITE)/tests/runner/run_tests_test.sh
+	@$(STEP) "vmtest bochs handling" -- $(SUITE)/tests/vm/vm_bochs_test.sh
 	@$(STEP) suite --want kvm --tally $(COLLECTION)-unit -- $(CHECK_DIR)/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(CHECK_DIR) $(RUN_ARGS)
 	$(if $(TEST),,@$(MAKE) --no-print-directory fuzz-smoke)
 	$(if $(TEST),,@$(STEP) "make check without /dev/kvm" -- $(SUITE)/tests/nokvm/check.sh \

@@ -53,12 +53,21 @@ static void resolve_canonical(const struct msr_catalog_entry *e,
 	}
 }
 
+/*
+ * vmx.c: SFMASK is a user-return MSR that only reaches the CPU while the
+ * guest is in long mode with EFER.SCE (vmx_setup_uret_msrs(),
+ * load_syscall_msrs); only then does vmx_set_guest_uret_msr() write it
+ * (kvm_set_user_return_msr(): wrmsrl_safe(), a #GP fails the access), and
+ * otherwise it just stores the value.  Guest and host writes alike.
+ */
 static void resolve_sfmask(const struct msr_catalog_entry *e,
 			   const struct msr_vcpu_model *vm, struct msr_facts *f)
 {
+	bool loaded = (vm->efer & MSR_CAT_EFER_SCE) && (vm->efer & MSR_CAT_EFER_LMA);
+
 	(void)e;
-	f->wr_reserved = vm->sfmask_reserved;
-	f->host_wr_reserved = vm->sfmask_reserved;
+	f->wr_reserved = loaded ? vm->sfmask_reserved : 0;
+	f->host_wr_reserved = f->wr_reserved;
 	svm_direct_access(vm, f);
 }
 
@@ -291,7 +300,15 @@ static void resolve_x2apic_id(const struct msr_catalog_entry *e,
 		set_handlers(f, MSR_HANDLER_OK, MSR_HANDLER_FAULT);
 }
 
-/* lapic.c:kvm_lapic_msr_write(): bits 63:32 reserved except for ICR. */
+/*
+ * lapic.c:kvm_lapic_msr_write(): bits 63:32 reserved except for ICR.  On
+ * VMX in x2APIC mode vmx_set_virtual_apic_mode() turns on "virtualize
+ * x2APIC mode" and vmx_update_msr_bitmap_x2apic() stops intercepting TPR
+ * ("TPR reads and writes can be virtualized even if virtual interrupt
+ * delivery is not in use"): the CPU does the access, a WRMSR with bits 63:8
+ * set #GPs without a VM exit (SDM vol. 3, "Virtualizing MSR-Based APIC
+ * Accesses"), so it never exits to userspace.
+ */
 static void resolve_x2apic_tpr(const struct msr_catalog_entry *e,
 			       const struct msr_vcpu_model *vm,
 			       struct msr_facts *f)
@@ -299,7 +316,10 @@ static void resolve_x2apic_tpr(const struct msr_catalog_entry *e,
 	(void)e;
 	f->wr_reserved = X2APIC_RESERVED_HI;
 	f->host_wr_reserved = X2APIC_RESERVED_HI;
-	x2apic_off(vm, f);
+	if (!x2apic_off(vm, f) && vm->vendor == MSR_VENDOR_INTEL) {
+		f->rd_passthrough = true;
+		f->wr_passthrough = true;
+	}
 }
 
 /* --- unknown ----------------------------------------------------------- */

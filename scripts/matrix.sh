@@ -9,8 +9,10 @@
 #
 #   KERNEL       host (this machine's /dev/kvm), or anything vmtest.sh's
 #                --kernel takes: debian:6.1, debian:6.12, a linux-image .deb,
-#                a bzImage (bzImage:MODULES_DIR to give its modules).
-#                Default: host debian:6.1 debian:6.12
+#                a bzImage (bzImage:MODULES_DIR to give its modules), booted
+#                under QEMU (kvm_amd); bochs:KERNEL boots it under Bochs
+#                (vmtest.sh --emulator bochs: kvm_intel, 5-10 minutes).
+#                Default: host debian:6.1 debian:6.12 bochs:debian:6.12
 #   --out DIR    where logs and the table go (default build/matrix)
 #   --render-only  do not run anything: render the logs already in DIR
 #                (DIR/*.tap, in the order of DIR/columns)
@@ -46,13 +48,14 @@ while [ $# -gt 0 ]; do
 	*) kernels+=("$1"); shift ;;
 	esac
 done
-[ ${#kernels[@]} -gt 0 ] || kernels=(host debian:6.1 debian:6.12)
+[ ${#kernels[@]} -gt 0 ] || kernels=(host debian:6.1 debian:6.12 bochs:debian:6.12)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 colid() {
 	case "$1" in
 	host) echo host ;;
+	bochs:*) echo "bochs-$(colid "${1#bochs:}")" ;;
 	*) basename "${1%%:/*}" | sed 's/^debian:/debian-/; s/\.deb$//; s/[^A-Za-z0-9._+-]/_/g' ;;
 	esac
 }
@@ -87,11 +90,13 @@ if [ "$render_only" = 0 ]; then
 			echo "# matrix: column host: $(uname -r), exit $rc" >> "$tap"
 		else
 			echo "matrix: $k (vmtest.sh)" >&2
-			kopt=(--kernel "$k")
-			case "$k" in
+			kk=${k#bochs:}
+			kopt=(--kernel "$kk")
+			case "$kk" in
 			debian:*|*.deb) ;;
-			*:*) kopt=(--kernel "${k%%:*}" --modules "${k#*:}") ;;
+			*:*) kopt=(--kernel "${kk%%:*}" --modules "${kk#*:}") ;;
 			esac
+			[ "$kk" = "$k" ] || kopt+=(--emulator bochs)
 			"$SUITE/scripts/vmtest.sh" "${kopt[@]}" "${vm_opts[@]}" --baseline > "$tap" 2> "$err"
 			rc=$?
 			if [ "$rc" = 4 ]; then
@@ -169,7 +174,7 @@ END {
 	for (c = 1; c <= ncol; c++) {
 		if (colid[c] == "host") head[c] = "host " kernel[c]
 		else head[c] = kernel[c] != "" ? kernel[c] : colid[c]
-		sub2[c] = backend[c] (colid[c] == "host" ? "" : " (QEMU)")
+		sub2[c] = backend[c] (colid[c] == "host" ? "" : colid[c] ~ /^bochs-/ ? " (Bochs)" : " (QEMU)")
 		if (exitc[c] == "2" || nlines[c] == 0 || kernel[c] == "") {
 			broken[c] = 1; sub2[c] = "run failed (exit " exitc[c] ")"
 		}
@@ -235,7 +240,7 @@ END {
 	print "pre{background:#f7f7f7;border:1px solid #ddd;padding:6px;overflow-x:auto;font-size:12px}" > html
 	print ".log span{display:block}.log span:target{background:#fff3a0}.legend span{padding:1px 8px;margin-right:6px;border-radius:3px}" > html
 	print "details{margin:.4em 0}summary{cursor:pointer}a.omit{color:#06c}</style></head><body>" > html
-	printf "<h1>kvm-msr-suite results</h1><p>%s. Each column is one kernel with its KVM backend; host is this machine&#39;s /dev/kvm, the others run under QEMU (scripts/vmtest.sh). Known divergences come from tests/baseline.</p>\n", esc(when) > html
+	printf "<h1>kvm-msr-suite results</h1><p>%s. Each column is one kernel with its KVM backend; host is this machine&#39;s /dev/kvm, the others run under QEMU or Bochs (scripts/vmtest.sh). Known divergences come from tests/baseline.</p>\n", esc(when) > html
 	print "<p class=\"legend\"><span class=\"pass\">pass</span><span class=\"fail\">FAIL</span><span class=\"skip\">skip</span><span class=\"xfail\">xfail (known divergence)</span><span class=\"xpass\">XPASS (listed, passed)</span><span class=\"none\">&ndash; not run</span> &#8800; results differ between columns</p>" > html
 	printf "<table class=\"m\"><tr><th style=\"text-align:left\">test</th>" > html
 	for (c = 1; c <= ncol; c++) printf "<th>%s<br><span class=\"sub\">%s%s</span></th>", esc(head[c]), esc(sub2[c]), (library[c] != "" ? "<br>library " esc(library[c]) : "") > html

@@ -16,6 +16,8 @@
 #             fuzz       at least one of the two engines
 #             vm         qemu-system-x86_64, static busybox, cpio, kmod
 #                        (scripts/setup.sh vm, which installs them as root)
+#             bochs      bochs-bin with its BIOS files, syslinux, mtools,
+#                        mkfs.vfat (scripts/setup.sh bochs, likewise)
 #             root       running as root
 #   scripts/need.sh --skip WHAT REASON [FIX]
 #        print that SKIP line (for requirements of one script), exit 4.
@@ -92,10 +94,22 @@ check() {
 			reason="no static /bin/busybox"
 			fix="apt-get install busybox-static"
 		fi ;;
+	bochs)
+		if ! "$SUITE/scripts/setup.sh" bochs; then
+			reason="no Bochs or boot disk tools (packages of scripts/setup.sh bochs)"
+			fix="scripts/setup.sh bochs as root: the apt-get line above"
+		elif ! command -v bochs-bin >/dev/null || ! command -v syslinux >/dev/null ||
+		     ! command -v mcopy >/dev/null || ! command -v mkfs.vfat >/dev/null; then
+			reason="bochs-bin, syslinux, mcopy or mkfs.vfat not in PATH"
+			fix="apt-get install bochs syslinux mtools dosfstools (scripts/setup.sh bochs), or add /usr/sbin to PATH"
+		elif [ ! -r /usr/share/bochs/BIOS-bochs-latest ] || [ ! -r /usr/share/bochs/VGABIOS-lgpl-latest ]; then
+			reason="no Bochs BIOS or VGA BIOS in /usr/share/bochs"
+			fix="apt-get install bochsbios vgabios"
+		fi ;;
 	root)
 		[ "$(id -u)" = 0 ] || { reason="not root"; fix="run as root"; } ;;
 	*)
-		echo "need.sh: unknown requirement '$1' (kvm libfuzzer afl fuzz vm root)" >&2
+		echo "need.sh: unknown requirement '$1' (kvm libfuzzer afl fuzz vm bochs root)" >&2
 		exit 2 ;;
 	esac
 	[ -z "$reason" ]

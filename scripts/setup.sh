@@ -13,6 +13,8 @@
 #   m32        gcc-multilib (32-bit userspace build)
 #   vm         qemu-system-x86, busybox-static, cpio, kmod (scripts/vmtest.sh:
 #              booting other kernels with a minimal initramfs)
+#   bochs      bochs with its BIOS and VGA BIOS, syslinux, mtools, dosfstools
+#              (scripts/vmtest.sh --emulator bochs: a boot disk without root)
 #
 # Without a group: "build" and the source package that matches the running
 # kernel.  With --check nothing is installed: exit 0 if everything is there,
@@ -29,6 +31,7 @@ declare -A PKGS=(
 	[fuzz]="clang libclang-rt-14-dev afl++ binutils zip"
 	[m32]="gcc-multilib"
 	[vm]="qemu-system-x86 busybox-static cpio kmod xz-utils coreutils"
+	[bochs]="bochs bochsbios vgabios syslinux mtools dosfstools binutils"
 )
 
 check_only=0
@@ -36,7 +39,7 @@ groups=()
 for arg in "$@"; do
 	case "$arg" in
 	--check) check_only=1 ;;
-	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*)
 		if [ -z "${PKGS[$arg]+x}" ]; then
 			echo "setup.sh: unknown group '$arg' (known: ${!PKGS[*]})" >&2

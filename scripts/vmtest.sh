@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run kvm-msr-suite inside another kernel, booted under QEMU.
+# Run kvm-msr-suite inside another kernel, booted under QEMU or Bochs.
 #
 #   scripts/vmtest.sh [options] [-- run_tests.sh options]
 #
@@ -15,11 +15,16 @@
 #   --modules DIR    modules for a bzImage: an INSTALL_MOD_PATH
 #                    (DIR/lib/modules/RELEASE), DIR/RELEASE, or the kernel
 #                    build tree itself (searched for kvm.ko)
-#   --accel tcg|kvm  default tcg (nested SVM emulated by QEMU: kvm_amd);
-#                    kvm needs a host whose /dev/kvm can run a full guest
+#   --emulator qemu|bochs  default qemu; bochs emulates VMX, so the guest's
+#                    KVM is kvm_intel (scripts/vm-bochs.sh; 3-5 minutes for
+#                    the suite, see README)
+#   --accel tcg|kvm  QEMU only: default tcg (nested SVM emulated by QEMU:
+#                    kvm_amd); kvm needs a host whose /dev/kvm can run a full
+#                    guest
 #   --cpu MODEL      QEMU CPU model (default: max with tcg, host with kvm); it
 #                    needs SVM or VMX, and x86-64-v2 (the selftests library is
-#                    built with -march=x86-64-v2: qemu64 gets SIGILL)
+#                    built with -march=x86-64-v2: qemu64 gets SIGILL).  Bochs
+#                    CPU model (default corei7_skylake_x), one with VMX
 #   --append ARGS    extra kernel command line; MODULE.PARAM=VALUE words are
 #                    also passed to the modules loaded inside the guest
 #   --ksrc KSRC      library tree for the suite (make KSRC=...); default: the
@@ -29,11 +34,13 @@
 #                    known divergences of the guest's backend are XFAIL; with
 #                    --accel tcg also those of QEMU's emulated CPU below it
 #                    (tests/baseline/<backend>-qemu-tcg.txt, appended to
-#                    the VM's <backend>.txt)
-#   --timeout SECS   bound on the whole QEMU run (default: 120 s for booting
-#                    plus the suite's per-binary timeout (tests/settings) for
-#                    each binary, so a hanging test is reported as a TIMEOUT
-#                    by the runner before the VM is killed)
+#                    the VM's <backend>.txt), with --emulator bochs those of
+#                    Bochs' CPU (<backend>-bochs.txt)
+#   --timeout SECS   bound on the whole QEMU or Bochs run (default: 120 s for
+#                    booting plus the suite's per-binary timeout
+#                    (tests/settings) for each binary, so a hanging test is
+#                    reported as a TIMEOUT by the runner before the VM is
+#                    killed; under Bochs 900 s)
 #   --smp N, --mem MB  guest size (default 1 CPU, 1024 MB)
 #   -v, --verbose    copy the guest console (kernel log) to stderr as it comes
 #
@@ -46,16 +53,17 @@
 #
 # Exit status: the suite's (0 pass, 1 failures); 2 when the run could not be
 # done: bad arguments, no kernel, a kernel that does not boot or gives no
-# /dev/kvm, QEMU failing or exceeding --timeout; 4 (SKIP, with the reason
-# and the fix) when this machine lacks what it needs: QEMU or the initramfs
-# tools and they cannot be installed (scripts/setup.sh vm), or, with
-# --accel kvm, /dev/kvm or permission on it (scripts/need.sh).
+# /dev/kvm, QEMU or Bochs failing or exceeding --timeout; 4 (SKIP, with the
+# reason and the fix) when this machine lacks what it needs: QEMU, Bochs or
+# the initramfs tools and they cannot be installed (scripts/setup.sh vm,
+# bochs), or, with --accel kvm, /dev/kvm or permission on it
+# (scripts/need.sh).
 set -u
 
 SUITE=$(cd "$(dirname "$0")/.." && pwd)
 VMDIR=${VMTEST_DIR:-$SUITE/build/vm}
 
-kernel=debian:6.12 modules= accel=tcg cpu= append= ksrc= baseline=0
+kernel=debian:6.12 modules= emulator=qemu accel= cpu= append= ksrc= baseline=0
 timeout_s= smp=1 mem=1024 verbose=0
 run_args=()
 
@@ -67,6 +75,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=${2:?--kernel needs an argument}; shift 2 ;;
 	--modules) modules=${2:?--modules needs a directory}; shift 2 ;;
+	--emulator) emulator=${2:?--emulator needs qemu or bochs}; shift 2 ;;
 	--accel) accel=${2:?--accel needs tcg or kvm}; shift 2 ;;
 	--cpu) cpu=${2:?--cpu needs a model}; shift 2 ;;
 	--append) append=${2?--append needs arguments}; shift 2 ;;
@@ -82,7 +91,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+case "$emulator" in
+qemu) accel=${accel:-tcg} ;;
+bochs) [ -z "$accel" ] || die "--accel is for QEMU; Bochs emulates the CPU itself"
+       "$SUITE/scripts/need.sh" --what "vmtest --emulator bochs" vm bochs || exit 4
+       cpu=${cpu:-corei7_skylake_x} accel=bochs ;;
+*) die "--emulator must be qemu or bochs, not '$emulator'" ;;
+esac
 case "$accel" in
+bochs) ;;
 tcg) cpu=${cpu:-max} ;;
 kvm) cpu=${cpu:-host}
      "$SUITE/scripts/need.sh" --what "vmtest --accel kvm" kvm || exit 4 ;;
@@ -260,8 +277,13 @@ add_module() {
 	done
 	modorder+=("$name")
 }
+# Under Bochs only kvm_intel can load, and .BTF is dropped: the kernel's
+# parsing of module BTF is most of insmod's time under emulation (issue 14's
+# probe: insmod kvm takes 9 s without it).
+vendor_mods="kvm_amd kvm_intel"
+[ "$accel" = bochs ] && vendor_mods=kvm_intel
 if [ -n "$moddir" ]; then
-	for m in kvm_amd kvm_intel; do add_module "$m"; done
+	for m in $vendor_mods; do add_module "$m"; done
 	for name in "${modorder[@]}"; do
 		f=${modfile[$name]}
 		case "$f" in
@@ -270,6 +292,10 @@ if [ -n "$moddir" ]; then
 		*.ko.gz) gzip -dc "$f" ;;
 		*) cat "$f" ;;
 		esac > "$root/modules/$name.ko" || die "cannot decompress $f"
+		if [ "$accel" = bochs ]; then
+			objcopy --remove-section=.BTF "$root/modules/$name.ko" ||
+				die "objcopy --remove-section=.BTF $name.ko failed"
+		fi
 		echo "$name" >> "$root/modules/order"
 	done
 	say "modules: ${modorder[*]:-none found in $moddir (built in?)}"
@@ -278,18 +304,20 @@ else
 fi
 : >> "$root/modules/order"
 
-# run_tests.sh with its arguments, quoted for bash.  Under TCG the "CPU"
-# below the guest's KVM is QEMU's emulation: what it does differently from
-# hardware (tests/baseline/<backend>-qemu-tcg.txt) is added to the VM's copy
-# of <backend>.txt, which run_tests.sh reads.
+# run_tests.sh with its arguments, quoted for bash.  Under TCG or Bochs the
+# "CPU" below the guest's KVM is an emulation: what it does differently from
+# hardware (tests/baseline/<backend>-qemu-tcg.txt, <backend>-bochs.txt) is
+# added to the VM's copy of <backend>.txt, which run_tests.sh reads.
+emu_base=
+case "$accel" in tcg) emu_base=qemu-tcg ;; bochs) emu_base=bochs ;; esac
 {
 	echo '#!/bin/bash'
-	if [ "$baseline" = 1 ] && [ "$accel" = tcg ]; then
-		cat <<-'EOS'
-		b=$(/suite/kvm-msr-suite/backend.sh) d=/suite/kvm-msr-suite/baseline
-		if [ -r "$d/$b-qemu-tcg.txt" ]; then
-		    echo "# --- vmtest.sh --accel tcg: $b-qemu-tcg.txt (QEMU's emulated CPU) ---" >> "$d/$b.txt"
-		    cat "$d/$b-qemu-tcg.txt" >> "$d/$b.txt"
+	if [ "$baseline" = 1 ] && [ -n "$emu_base" ]; then
+		cat <<-EOS
+		b=\$(/suite/kvm-msr-suite/backend.sh) d=/suite/kvm-msr-suite/baseline
+		if [ -r "\$d/\$b-$emu_base.txt" ]; then
+		    echo "# --- vmtest.sh: \$b-$emu_base.txt (the emulated CPU below the guest) ---" >> "\$d/\$b.txt"
+		    cat "\$d/\$b-$emu_base.txt" >> "\$d/\$b.txt"
 		fi
 		EOS
 	fi
@@ -341,7 +369,7 @@ fi
 backend=$(/suite/kvm-msr-suite/backend.sh)
 say "VMTEST-KVM $backend force_emulation_prefix=$(cat /sys/module/kvm/parameters/force_emulation_prefix 2>/dev/null)"
 
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
+stty -F /dev/ttyS1 115200 raw -echo 2>/dev/null
 cd /suite
 bash /run-suite > /dev/ttyS1 2> /dev/console
 rc=$?
@@ -358,14 +386,21 @@ if [ -z "$timeout_s" ]; then
 	per=$(sed -n 's/^timeout=\([0-9]*\).*/\1/p' "$root/suite/kvm-msr-suite/settings" 2>/dev/null)
 	n=$(grep -c . "$root/suite/kselftest-list.txt" 2>/dev/null)
 	timeout_s=$(( 120 + ${per:-45} * ${n:-1} ))
+	# Bochs: ~1 minute to boot, 3-4 minutes for the whole run here; one binary hanging
+	# until the runner's timeout still fits.
+	[ "$accel" = bochs ] && timeout_s=900
 fi
 loglevel=4
 [ "$verbose" = 1 ] && loglevel=7
 cmdline="console=ttyS0 panic=-1 oops=panic loglevel=$loglevel kvm.force_emulation_prefix=1 $append"
+if [ "$accel" = bochs ]; then
+	. "$SUITE/scripts/vm-bochs.sh"
+	cmdline="$BOCHS_CMDLINE ${cmdline#console=ttyS0 }"
+fi
 console=$work/console.log
 : > "$console"
 
-# One QEMU at a time per tree (the machine is small; others share it).
+# One QEMU or Bochs at a time per tree (the machine is small; others share it).
 exec 9> "$VMDIR/.qemu.lock"
 flock -n 9 || { say "waiting for another vmtest run in this tree"; flock 9; }
 
@@ -375,17 +410,29 @@ if [ "$verbose" = 1 ]; then
 	tail_pid=$!
 fi
 
-say "booting $krel: qemu -accel $accel -cpu $cpu -smp $smp -m $mem (timeout ${timeout_s}s)"
 start=$(date +%s)
-# timeout is directly on QEMU, so nothing is left behind when it fires.
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-	-nodefaults -no-user-config -display none -no-reboot \
-	-accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem" \
-	-kernel "$kimage" -initrd "$initrd" -append "$cmdline" \
-	-chardev file,id=con,path="$console" -device isa-serial,chardev=con \
-	-chardev stdio,id=tap,signal=off -device isa-serial,chardev=tap \
-	< /dev/null
-qrc=$?
+if [ "$accel" = bochs ]; then
+	emu=Bochs
+	[ "$smp" = 1 ] || say "--smp is ignored under Bochs (one CPU)"
+	say "booting $krel: bochs, cpu $cpu, ${mem} MB (timeout ${timeout_s}s)"
+	BOCHS_CPU=$cpu BOCHS_MEGS=$mem bochs_boot "$kimage" "$initrd" "$cmdline" "$work" \
+		"$timeout_s" "$console" "$work/tap.out"
+	qrc=$?
+	[ -n "$bochs_why" ] && say "bochs: $bochs_why (log: $work/bochs.log)"
+	[ "$qrc" = 2 ] && die "Bochs failed: $bochs_why"
+else
+	emu=QEMU
+	say "booting $krel: qemu -accel $accel -cpu $cpu -smp $smp -m $mem (timeout ${timeout_s}s)"
+	# timeout is directly on QEMU, so nothing is left behind when it fires.
+	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem" \
+		-kernel "$kimage" -initrd "$initrd" -append "$cmdline" \
+		-chardev file,id=con,path="$console" -device isa-serial,chardev=con \
+		-chardev stdio,id=tap,signal=off -device isa-serial,chardev=tap \
+		< /dev/null
+	qrc=$?
+fi
 elapsed=$(( $(date +%s) - start ))
 exec 9>&-
 [ -n "$tail_pid" ] && { sleep 0.2; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null; }
@@ -404,21 +451,21 @@ tr -d '\r' < "$console" | grep -E '(WARNING|BUG|Oops|general protection|Call Tra
 
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	show_console
-	die "QEMU did not finish within ${timeout_s}s (killed; --timeout to change)"
+	die "$emu did not finish within ${timeout_s}s (killed; --timeout to change)"
 fi
 if [ ! -s "$console" ]; then
 	[ "$accel" = kvm ] && say "with --accel kvm, the host's KVM must run a full x86 guest (QEMU's message above)"
-	die "QEMU failed (exit $qrc) before the kernel printed anything"
+	die "$emu failed (exit $qrc) before the kernel printed anything"
 fi
 if ! grep -q 'VMTEST-BOOTED' "$console"; then
 	show_console 40
 	grep -m1 'Kernel panic' "$console" | tr -d '\r' | sed 's/^/vmtest: /' >&2
-	die "kernel $krel did not boot to init (QEMU exit $qrc after ${elapsed}s); console: $console"
+	die "kernel $krel did not boot to init ($emu exit $qrc after ${elapsed}s); console: $console"
 fi
 if grep -q 'VMTEST-NOKVM' "$console"; then
 	[ -z "$moddir" ] && say "no KVM modules were given: --modules DIR (make modules_install INSTALL_MOD_PATH=DIR), or build KVM in"
 	die "kernel $krel booted but provides no /dev/kvm (see above; console: $console)"
 fi
-[ -n "$status" ] || { show_console; die "the guest stopped before the suite finished (QEMU exit $qrc); console: $console"; }
-say "done in ${elapsed}s: suite exit status $status ($krel, $(sed -n 's/^vmtest-guest: VMTEST-KVM \([^ ]*\).*/\1/p' "$console" | tr -d '\r'), accel $accel)"
+[ -n "$status" ] || { show_console; die "the guest stopped before the suite finished ($emu exit $qrc); console: $console"; }
+say "done in ${elapsed}s: suite exit status $status ($krel, $(sed -n 's/^vmtest-guest: VMTEST-KVM \([^ ]*\).*/\1/p' "$console" | tr -d '\r'), $([ "$emu" = Bochs ] && echo "bochs $cpu" || echo "accel $accel"))"
 exit "$status"

@@ -54,6 +54,7 @@ TEST(catalog_table_sanity)
 #define VM_BARE_GUEST	(1u << 8)	/* guest CPUID without LM and NX */
 #define VM_K6_1		(1u << 9)	/* running kernel 6.1 (version rules) */
 #define VM_K6_13	(1u << 10)	/* running kernel 6.13 */
+#define VM_NO_SCE	(1u << 11)	/* guest EFER without SCE */
 
 struct access_case {
 	const char *name;		/* catalog entry */
@@ -80,6 +81,8 @@ static void vcpu_model(const struct access_case *c, struct msr_vcpu_model *vm)
 	vm->platform_info_readable = !(c->vm & VM_NO_PLAT_INFO);
 	vm->ignore_msrs = c->vm & VM_IGNORE_MSRS;
 	vm->sfmask_reserved = c->vm & VM_SFMASK_HI ? 0xffffffff00000000ull : 0;
+	if (c->vm & VM_NO_SCE)
+		vm->efer &= ~MSR_CAT_EFER_SCE;
 	vm->kernel = c->vm & VM_K6_1 ? MSR_KERNEL(6, 1) :
 		     c->vm & VM_K6_13 ? MSR_KERNEL(6, 13) : MSR_MODEL_BASE_KERNEL;
 }
@@ -110,6 +113,9 @@ static const struct access_case access_cases[] = {
 	WR("MSR_SYSCALL_MASK", VM_SFMASK_HI, 0, 0, 1ull << 32, EXIT,
 	   VALUE_RESERVED_BITS),
 	WR("MSR_SYSCALL_MASK", VM_SFMASK_HI, 0, 0, 0xffffffffull, DONE,
+	   ACCESS_HANDLED),
+	/* vmx.c: not loaded into the CPU without EFER.SCE, only stored */
+	WR("MSR_SYSCALL_MASK", VM_SFMASK_HI | VM_NO_SCE, 0, 0, 1ull << 32, DONE,
 	   ACCESS_HANDLED),
 	WR("MSR_KERNEL_GS_BASE", 0, 0, 0, 0x0000800000000000ull, GP,
 	   ACCESS_PASSTHROUGH),
@@ -192,9 +198,13 @@ static const struct access_case access_cases[] = {
 	   MSR_CAT_L1D_FLUSH, EXIT, ACCESS_UNKNOWN),
 	RD("X2APIC_MSR_TPR", 0, 0, 0, EXIT, ACCESS_INVALID),
 	WR("X2APIC_MSR_TPR", 0, 0, 0, 0, EXIT, ACCESS_INVALID),
-	RD("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, DONE, ACCESS_HANDLED),
-	WR("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, 0xff, DONE, ACCESS_HANDLED),
-	WR("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, 1ull << 32, EXIT, VALUE_RESERVED_BITS),
+	RD("X2APIC_MSR_TPR", VM_X2APIC | VM_AMD, 0, 0, DONE, ACCESS_HANDLED),
+	WR("X2APIC_MSR_TPR", VM_X2APIC | VM_AMD, 0, 0, 0xff, DONE, ACCESS_HANDLED),
+	WR("X2APIC_MSR_TPR", VM_X2APIC | VM_AMD, 0, 0, 1ull << 32, EXIT, VALUE_RESERVED_BITS),
+	/* vmx.c: virtualize x2APIC mode, TPR not intercepted */
+	RD("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, DONE, ACCESS_PASSTHROUGH),
+	WR("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, 0xff, DONE, ACCESS_PASSTHROUGH),
+	WR("X2APIC_MSR_TPR", VM_X2APIC, 0, 0, 1ull << 32, GP, ACCESS_PASSTHROUGH),
 	RD("X2APIC_MSR_APIC_ID", VM_X2APIC, 0, 0, DONE, ACCESS_HANDLED),
 	RD("X2APIC_MSR_APIC_ID", 0, 0, 0, EXIT, ACCESS_INVALID),
 	WR("X2APIC_MSR_APIC_ID", VM_X2APIC, 0, 0, 0, EXIT, ACCESS_INVALID),
