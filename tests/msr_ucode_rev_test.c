@@ -99,7 +99,7 @@ static unsigned int guest_read(struct ucode_env *e, const char *when)
 			e->cur = want.data;
 		bad += !msr_div_expect(&tally, &e->c,
 				       r->vector == want.vector && (write || r->value == want.data),
-				       "ucode", UCODE, write ? "wrmsr" : "rdmsr", "guest_result",
+				       "ucode", UCODE, write ? "wrmsr" : "rdmsr", "guest",
 				       "%s: guest %s of MSR_IA32_UCODE_REV (op %u): vector %u value %#llx, expected vector %u value %#llx (rule %s)",
 				       when, guest_msr_op_kind_str(op->kind), i, r->vector,
 				       (unsigned long long)r->value, want.vector,
