@@ -124,9 +124,11 @@ esac
 # Debian's headers packages of the series, "package version" per line.
 headers_pkgs() {
 	local re="^linux-headers-${tseries//./\\.}(\\.[0-9]+)?(-[0-9]+|\\+deb[0-9]+)?-amd64\$" p
-	for p in $(apt-cache search --names-only "$re" 2>/dev/null | awk '{ print $1 }' | grep -E "$re"); do
-		echo "$p $(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p' | head -1)"
-	done
+	p=$(apt-cache search --names-only "$re" 2>/dev/null | awk '{ print $1 }' | grep -E "$re")
+	[ -n "$p" ] || return 0
+	# shellcheck disable=SC2086
+	apt-cache show --no-all-versions $p 2>/dev/null |
+		awk '/^Package: / { p = $2 } /^Version: / && p != "" { print p, $2; p = "" }'
 }
 # The release whose headers have TREE's version: installed ones first, then
 # the one with linux-source's Debian version, then the newest.
@@ -143,9 +145,10 @@ if [ -z "$release" ]; then
 	pick=$(echo "$match" | awk -v s="$srcver" '$2 == s { print $1 }' | head -1)
 	[ -n "$pick" ] || pick=$(echo "$match" | awk '{ print $1 }' | sort -V | tail -1)
 	if [ -z "$pick" ]; then
-		newest=$(echo "$pkgs" | sort -V | tail -1)
-		die "$tree is Linux $version, but Debian has no $tseries kernel of that version${newest:+ (its newest is ${newest#* }: ${newest%% *})}.
-  KVM modules must be built from the tree of the kernel they load into: use linux-source-$tseries${newest:+ (${newest#* })} with ${newest:+${newest%% *}}${newest:-linux-headers-$tseries...-amd64}
+		newest=$(echo "$pkgs" | sort -V | tail -1) hpkg=linux-headers-$tseries...-amd64
+		[ -z "$newest" ] || hpkg=${newest%% *}
+		die "$tree is Linux $version, but Debian has no $tseries kernel of that version${newest:+ (its newest is ${newest#* }: $hpkg)}.
+  KVM modules must be built from the tree of the kernel they load into: use linux-source-$tseries${newest:+ (${newest#* })} with $hpkg
   (scripts/kvm-modules.sh --debian-tree $tseries, or rebase your change onto it)"
 	fi
 	release=${pick#linux-headers-}
