@@ -19,7 +19,7 @@
 #                --modules takes it) and DIR/info (release=: the stock
 #                kernel to boot them with, /boot/vmlinuz-RELEASE); default
 #                build/kvm/modules/<tree name>.  The path is printed on stdout.
-#   -j N         parallel jobs (default 2: the machine is shared)
+#   -j N, -jN    parallel jobs (default 2: the machine is shared)
 #
 # TREE must be a Linux 6.12.x or 6.1.x tree whose version is the one of a
 # Debian kernel package (the version of linux-source-6.12 / linux-source-6.1).
@@ -30,7 +30,8 @@
 # must reproduce that .config exactly, `make modules_prepare`, the headers
 # package's Module.symvers without kvm's own entries, then
 # `make M=arch/x86/kvm modules KERNELRELEASE=<stock release>` with Debian's
-# compiler (x86_64-linux-gnu-gcc-12).  The built kvm.ko's vermagic must be
+# compiler (the one CONFIG_CC_VERSION_TEXT names: x86_64-linux-gnu-gcc-12
+# for 6.12, gcc-12 for 6.1).  The built kvm.ko's vermagic must be
 # the stock kvm.ko's.  What was recompiled is printed.
 #
 # Environment: KVM_MODULES_DIR (default build/kvm) holds the cached trees,
@@ -45,7 +46,6 @@ set -u
 
 SUITE=$(cd "$(dirname "$0")/.." && pwd)
 KB=${KVM_MODULES_DIR:-$SUITE/build/kvm}
-CC=x86_64-linux-gnu-gcc-12
 MARK=.kvm-msr-suite-debian
 
 say() { echo "kvm-modules: $*" >&2; }
@@ -61,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	--debian-tree) debian_tree=${2:?--debian-tree needs 6.12 or 6.1}; shift 2 ;;
 	-j) jobs=${2:?-j needs a number}; shift 2 ;;
+	-j[0-9]*) jobs=${1#-j}; shift ;;
 	-h|--help) usage 0 ;;
 	-*) echo "kvm-modules: unknown option '$1'" >&2; usage 2 >&2 ;;
 	*) [ -z "$tree" ] || die "one TREE only ('$tree', '$1')"; tree=$1; shift ;;
@@ -183,8 +184,12 @@ mkdir -p "$KB/logs" && log=$KB/logs/$name.log
 PATH=$(echo "$PATH" | tr : '\n' | while read -r d; do
 	[ -n "$d" ] && [ ! -x "$d/rustc" ] && [ ! -x "$d/cargo" ] && echo "$d"; done | paste -sd:)
 export PATH
+# Debian's compiler, as its config names it (6.12: x86_64-linux-gnu-gcc-12,
+# 6.1: gcc-12): another one changes the configuration.
+CC=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$hdr/.config")
+[ -n "$CC" ] || die "$hdr/.config names no compiler (CONFIG_CC_VERSION_TEXT)"
+command -v "$CC" > /dev/null || die "$CC (the compiler of $hdr/.config) not found: scripts/setup.sh kvm-build"
 KMAKE=(make -C "$bt" -j"$jobs" CC="$CC" KERNELRELEASE="$release")
-command -v "$CC" > /dev/null || die "$CC not found (gcc-12: scripts/setup.sh kvm-build)"
 
 configure() {
 	local sum
@@ -195,7 +200,7 @@ configure() {
 	"${KMAKE[@]}" olddefconfig > "$log" 2>&1 || { cat "$log" >&2; fail "make olddefconfig in $bt (log: $log)"; }
 	if ! diff <(grep -v '^#' "$hdr/.config" | grep . | sort) <(grep -v '^#' "$bt/.config" | grep . | sort) > "$log.config-diff"; then
 		sed 's/^/  /' "$log.config-diff" | head -20 >&2
-		die "make olddefconfig did not reproduce $hdr/.config (differences above, all: $log.config-diff): a compiler other than $CC's (Debian 12.2.0), or a tree that is not $version, changes options"
+		die "make olddefconfig did not reproduce $hdr/.config (differences above, all: $log.config-diff): a compiler other than Debian's $CC, a Rust toolchain, or a tree that is not $version changes options"
 	fi
 	"${KMAKE[@]}" modules_prepare >> "$log" 2>&1 || { tail -30 "$log" >&2; fail "make modules_prepare in $bt (log: $log)"; }
 	# The stock kernel's exports, but kvm's own come from this build.
