@@ -208,7 +208,7 @@ for p in "${patches[@]}"; do
 	fi
 	wall=$(( $(date +%s) - start ))
 	# One line per row, whatever the messages contained.
-	sig=$(echo "$sig" | tr '\t\n' '  ') usig=$(echo "$usig" | tr '\t\n' '  ')
+	sig=$(printf '%s' "$sig" | tr '\t\n' '  ') usig=$(printf '%s' "$usig" | tr '\t\n' '  ')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "${what:-?}" "$ours" "$ups" "${sig:--}" "${usig:--}" "$health" "$wall" >> "$rows"
 	say "$m: ours $ours, upstream $ups, ${wall}s${sig:+: $sig}${usig:+; upstream: $usig}"
 done
