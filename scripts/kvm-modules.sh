@@ -171,7 +171,7 @@ else
 	say "copying $tree to $bt (changed files only)"
 	mkdir -p "$bt" || die "cannot create $bt"
 	# Not its build products nor its configuration: ours are made here.
-	rsync -a --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
+	rsync -a --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
 		--exclude='.*.cmd' --exclude=/.config --exclude=/.config.old --exclude=/include/config \
 		--exclude=/include/generated --exclude=/arch/x86/include/generated \
 		--exclude=/Module.symvers --exclude=/vmlinux --exclude='*.a' \
