@@ -20,6 +20,10 @@
 #                                VMTEST_ARGS="--emulator bochs": under Bochs, kvm_intel)
 #   make matrix [KERNELS="host debian:6.1 debian:6.12 bochs:debian:6.12"]
 #                                results table across kernels/backends (scripts/matrix.sh)
+#   make kvm-modules KVM_TREE=dir  KVM modules from a 6.12/6.1 tree for the stock Debian kernel
+#                                (scripts/kvm-modules.sh; vmtest.sh --kvm-tree/--kvm-patch boot them)
+#   make kmutate [KMUTANTS=dir]  kernel-mutation campaign, ours vs upstream's MSR selftests
+#                                (scripts/kmutate.sh; default tests/kmutants)
 #
 # The KVM selftests library (kvm_util, processor, ucall, kselftest harness...)
 # is built from KSRC's tools/testing/selftests/kvm with that tree's own
@@ -152,6 +156,7 @@ check: suite
 	@: > $(NEED_SUMMARY)
 	@$(STEP) "runner verdicts" -- $(SUITE)/tests/runner/run_tests_test.sh
 	@$(STEP) "vmtest bochs handling" -- $(SUITE)/tests/vm/vm_bochs_test.sh
+	@$(STEP) "kvm-modules/kmutate arguments" -- $(SUITE)/tests/kmodules/args_test.sh
 	@$(STEP) suite --want kvm --tally $(COLLECTION)-unit -- $(CHECK_DIR)/$(COLLECTION)/run_tests.sh --baseline $(SUITE)/tests/baseline $(CHECK_DIR) $(RUN_ARGS)
 	$(if $(TEST),,@$(MAKE) --no-print-directory fuzz-smoke)
 	$(if $(TEST),,@$(STEP) "make check without /dev/kvm" -- $(SUITE)/tests/nokvm/check.sh \
@@ -213,7 +218,14 @@ vmtest:
 matrix:
 	@$(STEP) matrix -- $(SUITE)/scripts/matrix.sh $(KERNELS)
 
-.PHONY: fuzz fuzz-smoke fuzz-smoke-run print-fuzz-dir fuzz-oss vmtest matrix
+# KVM modules built from a tree (never part of check: a kernel build).
+kvm-modules:
+	@$(SUITE)/scripts/kvm-modules.sh $(or $(KVM_TREE),$(error KVM_TREE=dir: a Linux 6.12.x or 6.1.x tree, e.g. $$(scripts/kvm-modules.sh --debian-tree 6.12)))
+
+kmutate:
+	@$(SUITE)/scripts/kmutate.sh $(or $(KMUTANTS),$(SUITE)/tests/kmutants)
+
+.PHONY: fuzz fuzz-smoke fuzz-smoke-run print-fuzz-dir fuzz-oss vmtest matrix kvm-modules kmutate
 
 clean:
 	rm -rf $(B)

@@ -11,6 +11,11 @@
 #   src-6.1    linux-source-6.1  (the library for kernels 6.1 .. 6.7)
 #   fuzz       clang with libFuzzer, AFL++
 #   m32        gcc-multilib (32-bit userspace build)
+#   kvm-build  flex, bison, libelf-dev, bc, gcc-12, rsync, patch (building
+#              KVM modules from a tree: scripts/kvm-modules.sh)
+#   kernel-RELEASE  linux-headers-RELEASE and linux-image-RELEASE, e.g.
+#              kernel-6.12.117+deb12-amd64 (the stock kernel KVM modules
+#              are built for and booted with)
 #   vm         qemu-system-x86, busybox-static, cpio, kmod (scripts/vmtest.sh:
 #              booting other kernels with a minimal initramfs)
 #   bochs      bochs with its BIOS and VGA BIOS, syslinux, mtools, dosfstools
@@ -30,6 +35,7 @@ declare -A PKGS=(
 	[src-6.1]="linux-source-6.1"
 	[fuzz]="clang libclang-rt-14-dev afl++ binutils zip"
 	[m32]="gcc-multilib"
+	[kvm-build]="flex bison libelf-dev bc gcc-12 make rsync patch kmod xz-utils"
 	[vm]="qemu-system-x86 busybox-static cpio kmod xz-utils coreutils"
 	[bochs]="bochs bochsbios vgabios syslinux mtools dosfstools binutils"
 )
@@ -39,7 +45,9 @@ groups=()
 for arg in "$@"; do
 	case "$arg" in
 	--check) check_only=1 ;;
-	-h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	kernel-?*) PKGS[$arg]="linux-headers-${arg#kernel-} linux-image-${arg#kernel-}"
+		groups+=("$arg") ;;
 	*)
 		if [ -z "${PKGS[$arg]+x}" ]; then
 			echo "setup.sh: unknown group '$arg' (known: ${!PKGS[*]})" >&2

@@ -12,6 +12,19 @@
 #                      path/linux-image-*.deb   a kernel package
 #                      path/bzImage             a kernel image; KVM modules from
 #                                               --modules (or built in)
+#   --kvm-tree DIR   KVM modules built from the kernel tree DIR
+#                    (scripts/kvm-modules.sh: 6.12.x or 6.1.x, the version of a
+#                    Debian kernel) instead of the stock ones, in the stock
+#                    Debian kernel they are built for (/boot/vmlinuz-RELEASE)
+#                    (or the module tree scripts/kvm-modules.sh printed)
+#   --kvm-patch FILE the same for Debian's linux-source tree (of --kernel
+#                    debian:SERIES; 6.12 by default) with FILE applied; the
+#                    cached tree is reverted after the build
+#   --add DIR        copy DIR into the initramfs as /add (with the libraries
+#                    of its binaries)
+#   --guest-run FILE run the bash script FILE in the guest instead of the
+#                    suite's runner (with the same arguments; the suite is in
+#                    /suite, its stdout is vmtest's; scripts/kmutate.sh)
 #   --modules DIR    modules for a bzImage: an INSTALL_MOD_PATH
 #                    (DIR/lib/modules/RELEASE), DIR/RELEASE, or the kernel
 #                    build tree itself (searched for kvm.ko)
@@ -64,7 +77,7 @@ SUITE=$(cd "$(dirname "$0")/.." && pwd)
 VMDIR=${VMTEST_DIR:-$SUITE/build/vm}
 
 kernel=debian:6.12 modules= emulator=qemu accel= cpu= append= ksrc= baseline=0
-timeout_s= smp=1 mem=1024 verbose=0
+timeout_s= smp=1 mem=1024 verbose=0 kvm_tree= kvm_patch= add= guest_run=
 run_args=()
 
 say() { echo "vmtest: $*" >&2; }
@@ -76,6 +89,10 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=${2:?--kernel needs an argument}; shift 2 ;;
 	--modules) modules=${2:?--modules needs a directory}; shift 2 ;;
 	--emulator) emulator=${2:?--emulator needs qemu or bochs}; shift 2 ;;
+	--kvm-tree) kvm_tree=${2:?--kvm-tree needs a kernel tree}; shift 2 ;;
+	--kvm-patch) kvm_patch=${2:?--kvm-patch needs a patch file}; shift 2 ;;
+	--add) add=${2:?--add needs a directory}; shift 2 ;;
+	--guest-run) guest_run=${2:?--guest-run needs a script}; shift 2 ;;
 	--accel) accel=${2:?--accel needs tcg or kvm}; shift 2 ;;
 	--cpu) cpu=${2:?--cpu needs a model}; shift 2 ;;
 	--append) append=${2?--append needs arguments}; shift 2 ;;
@@ -110,6 +127,28 @@ esac
 # QEMU, the static busybox, cpio, kmod (installed as root): SKIP without.
 "$SUITE/scripts/need.sh" --what vmtest vm || exit 4
 BUSYBOX=/bin/busybox
+
+[ -z "$add" ] || [ -d "$add" ] || die "--add $add is not a directory"
+[ -z "$guest_run" ] || [ -r "$guest_run" ] || die "--guest-run $guest_run: cannot read it"
+
+# --- KVM modules built from a tree, for the stock kernel they match --------------
+kvm_mods=
+if [ -n "$kvm_tree" ] || [ -n "$kvm_patch" ]; then
+	[ -z "$kvm_tree" ] || [ -z "$kvm_patch" ] || die "--kvm-tree or --kvm-patch, not both"
+	case "$kernel" in debian:6.12|debian:6.1) ;; *) die "--kvm-tree/--kvm-patch boot the stock kernel they are built for: no --kernel $kernel" ;; esac
+	if [ -r "$kvm_tree/info" ]; then
+		out=$kvm_tree	# built already: a module tree of kvm-modules.sh
+	elif [ -n "$kvm_tree" ]; then
+		out=$("$SUITE/scripts/kvm-modules.sh" "$kvm_tree")
+	else
+		out=$("$SUITE/scripts/kvm-modules.sh" --patch "$kvm_patch" --series "${kernel#debian:}")
+	fi
+	rc=$?
+	[ "$rc" = 0 ] || exit "$rc"	# it said why (1: build or patch failed, 2: could not run)
+	krel=$(sed -n 's/^release=//p' "$out/info")
+	kernel=/boot/vmlinuz-$krel modules=/lib/modules/$krel kvm_mods=$out/lib/modules/$krel
+	[ -r "$kernel" ] || die "$kernel is missing (scripts/setup.sh kernel-$krel installs linux-image-$krel)"
+fi
 
 # --- the kernel ------------------------------------------------------------
 
@@ -245,7 +284,9 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,modules,etc}
 cp "$BUSYBOX" "$root/bin/busybox"
 copy_elf /bin/bash /usr/bin/timeout /usr/bin/stdbuf
 [ -e /usr/libexec/coreutils/libstdbuf.so ] && copy_elf /usr/libexec/coreutils/libstdbuf.so
-for t in "$root"/suite/*/*; do
+[ -z "$add" ] || cp -a "$add" "$root/add" || die "cannot copy $add"
+[ -z "$guest_run" ] || cp "$guest_run" "$root/guest-run" || die "cannot copy $guest_run"
+for t in "$root"/suite/*/* $(find "$root/add" -type f 2>/dev/null); do
 	[ -f "$t" ] && [ -x "$t" ] || continue		# ldd names no library for scripts
 	for lib in $(ldd "$t" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
 		[ -e "$root$lib" ] && continue
@@ -262,7 +303,7 @@ find_module() {
 	local name=$1 alt f
 	[ -n "${modfile[$name]+x}" ] && return 0
 	alt=$(echo "$name" | tr _ -)
-	f=$(find "$moddir" \( -name "$name.ko" -o -name "$name.ko.*" -o -name "$alt.ko" -o -name "$alt.ko.*" \) 2>/dev/null | head -1)
+	f=$(find $kvm_mods "$moddir" \( -name "$name.ko" -o -name "$name.ko.*" -o -name "$alt.ko" -o -name "$alt.ko.*" \) 2>/dev/null | head -1)
 	modfile[$name]=$f
 }
 add_module() {
@@ -299,6 +340,7 @@ if [ -n "$moddir" ]; then
 		echo "$name" >> "$root/modules/order"
 	done
 	say "modules: ${modorder[*]:-none found in $moddir (built in?)}"
+	[ -z "$kvm_mods" ] || say "KVM modules built from ${kvm_tree:-$kvm_patch}: $(cd "$kvm_mods" && find . -name '*.ko' | sort | tr '\n' ' ')"
 else
 	say "no modules directory: KVM must be built into $kimage"
 fi
@@ -321,9 +363,13 @@ case "$accel" in tcg) emu_base=qemu-tcg ;; bochs) emu_base=bochs ;; esac
 		fi
 		EOS
 	fi
-	printf 'exec bash /suite/kvm-msr-suite/run_tests.sh'
-	[ "$baseline" = 1 ] && printf ' --baseline /suite/kvm-msr-suite/baseline'
-	printf ' /suite'
+	if [ -n "$guest_run" ]; then
+		printf 'exec bash /guest-run'
+	else
+		printf 'exec bash /suite/kvm-msr-suite/run_tests.sh'
+		[ "$baseline" = 1 ] && printf ' --baseline /suite/kvm-msr-suite/baseline'
+		printf ' /suite'
+	fi
 	[ ${#run_args[@]} -gt 0 ] && printf ' %q' "${run_args[@]}"
 	echo
 } > "$root/run-suite"
