@@ -77,14 +77,24 @@ do {									\
 		     variant->ioctl_name, variant->cap);		\
 } while (0)
 
-/* The ioctl with a buffer for @nmsrs indices; returns the ioctl's result. */
+/* Slots after the user's @nmsrs, filled with LIST_CANARY: KVM must not write them. */
+#define LIST_SLACK	64
+#define LIST_CANARY	0xa5a5a5a5u
+
+/*
+ * The ioctl with a buffer for @nmsrs indices (and LIST_SLACK canaries
+ * after them); returns the ioctl's result.
+ */
 static int get_list(int kvm_fd, unsigned long cmd, uint32_t nmsrs,
 		    struct kvm_msr_list **listp, int *err)
 {
-	struct kvm_msr_list *list = calloc(1, sizeof(*list) + nmsrs * sizeof(uint32_t) + 1);
+	struct kvm_msr_list *list = malloc(sizeof(*list) + (nmsrs + LIST_SLACK) * sizeof(uint32_t));
+	uint32_t i;
 	int r;
 
 	TEST_ASSERT(list, "out of memory");
+	for (i = 0; i < nmsrs + LIST_SLACK; i++)
+		list->indices[i] = LIST_CANARY;
 	list->nmsrs = nmsrs;
 	r = ioctl(kvm_fd, cmd, list);
 	*err = r ? errno : 0;
@@ -116,7 +126,7 @@ static uint32_t probe_count(struct __test_metadata *_metadata, int kvm_fd,
  */
 TEST_F(msr_list, size_protocol)
 {
-	uint32_t count, i, bad = 0;
+	uint32_t count, i, j, bad = 0;
 	char sig[MSR_SIG_LEN];
 
 	REQUIRE_LIST_IOCTL();
@@ -143,6 +153,16 @@ TEST_F(msr_list, size_protocol)
 				       "%s nmsrs = %u: wrote back %u, expected %u (rule %s)",
 				       variant->ioctl_name, sizes[i], list->nmsrs, want.nmsrs,
 				       msr_rule_name(want.rule));
+		/* x86.c copies exactly the count it reports, and nothing on E2BIG. */
+		for (j = want.indices_written ? want.nmsrs : 0;
+		     j < sizes[i] + LIST_SLACK && list->indices[j] == LIST_CANARY; j++)
+			;
+		snprintf(sig, sizeof(sig), "list.none.%s.written", variant->op);
+		bad += !msr_div_expect_sig(&tally, &host_case, j == sizes[i] + LIST_SLACK, sig,
+				       "%s nmsrs = %u (true count %u): index %u of the buffer written "
+				       "(%#x), past the %u indices KVM may write (rule %s)",
+				       variant->ioctl_name, sizes[i], count, j, list->indices[j],
+				       want.indices_written ? want.nmsrs : 0, msr_rule_name(want.rule));
 		free(list);
 	}
 	tally_print("msr_list", variant->name, "size_protocol");
