@@ -31,6 +31,8 @@
 #   --timeout S    bound on each VM run (default: 3 x the reference run's wall
 #                  time + 60 s, at least 180 s)
 #   --only GLOB    only the patches whose file name matches GLOB
+#   --emulator E   qemu (default: kvm_amd under TCG) or bochs (kvm_intel under
+#                  Bochs, scripts/vmtest.sh --emulator bochs: the VMX mutants)
 #
 # Output: DIR/kmutate.md (also printed), DIR/kmutate.html, per mutant
 # DIR/<patch>/{build.log,vm.out,vm.err,signatures}.  The cached tree is
@@ -49,13 +51,14 @@ say() { echo "kmutate: $*" >&2; }
 die() { echo "kmutate: error: $*" >&2; exit 2; }
 usage() { sed -n '3,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-series=6.12 out= timeout_s= only='*' pdir=
+series=6.12 out= timeout_s= only='*' pdir= emulator=qemu
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--series) series=${2:?--series needs 6.12 or 6.1}; shift 2 ;;
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	--timeout) timeout_s=${2:?--timeout needs seconds}; shift 2 ;;
 	--only) only=${2:?--only needs a pattern}; shift 2 ;;
+	--emulator) emulator=${2:?--emulator needs qemu or bochs}; shift 2 ;;
 	-h|--help) usage 0 ;;
 	-*) echo "kmutate: unknown option '$1'" >&2; usage 2 >&2 ;;
 	*) [ -z "$pdir" ] || die "one DIR_OF_PATCHES only"; pdir=$1; shift ;;
@@ -113,7 +116,7 @@ cp "${targets[@]}" "$add/upstream/" || die "cannot copy upstream's selftests"
 # run_vm MODULE_TREE DIR TIMEOUT: vm.out, vm.err, rc in DIR.
 run_vm() {
 	local mods=$1 dir=$2 t=$3
-	"$SUITE/scripts/vmtest.sh" --kvm-tree "$mods" --baseline --add "$add" \
+	"$SUITE/scripts/vmtest.sh" --emulator "$emulator" --kvm-tree "$mods" --baseline --add "$add" \
 		--guest-run "$SUITE/scripts/kmutate-guest.sh" --timeout "$t" \
 		> "$dir/vm.out" 2> "$dir/vm.err"
 	echo $? > "$dir/vm.rc"
@@ -225,7 +228,7 @@ bad=$(awk -F'\t' '$3 != "killed" && $3 != "survived"' "$rows" | grep -c .)
 wall=$(( $(date +%s) - campaign_start ))
 totals="Totals: $total mutants; killed by ours $ko, by upstream $ku, by both $both, by neither $neither; not run (patch/build) $bad; wall time ${wall}s (reference run ${ref_wall}s); tree restored: $restored"
 {
-	echo "# kmutate: $(basename "$pdir") on Debian's Linux $(sed -n 's/^version=//p' "$out/reference/modules/info") (kvm_amd under QEMU TCG)"
+	echo "# kmutate: $(basename "$pdir") on Debian's Linux $(sed -n 's/^version=//p' "$out/reference/modules/info") ($([ "$emulator" = bochs ] && echo "kvm_intel under Bochs" || echo "kvm_amd under QEMU TCG"))"
 	echo
 	echo "| mutant | breaks | ours | upstream | our signature that killed it | upstream tests that killed it | kernel health | wall |"
 	echo "|---|---|---|---|---|---|---|---|"
