@@ -599,8 +599,9 @@ static void check_op(const struct msr_case_setting *set, unsigned int i)
 	if (!st.checking || !v.failed)
 		return;
 	st.checking = false;
-	snprintf(what, sizeof(what), "op %u: exit mask %#llx, %s", i,
-		 (unsigned long long)set->mask, msr_value_kind_name(st.vkind[i]));
+	snprintf(what, sizeof(what), "op %u: exit mask %#llx%s%s", i, (unsigned long long)set->mask,
+		 c->access == MSR_WRMSR ? ", " : "",
+		 c->access == MSR_WRMSR ? msr_value_kind_name(st.vkind[i]) : "");
 	fuzz_case_diverged(c, msr_case_first(&v), what);
 }
 

@@ -110,7 +110,8 @@ void msr_case_facts(const struct msr_catalog *cat, const struct msr_vcpu_model *
 	path_facts(path, f);
 }
 
-void msr_case_apply_answer(const struct msr_case_answer *a, struct msr_exit_fields *msr)
+/* kvm_run->msr after the answer, as the model must be told it. */
+static void apply_answer(const struct msr_case_answer *a, struct msr_exit_fields *msr)
 {
 	msr->error = a->error;
 	msr->data = a->data;
@@ -140,7 +141,7 @@ static struct msr_outcome completed(const struct msr_case *c, const struct msr_o
 {
 	struct msr_exit_fields user = exit->msr;
 
-	msr_case_apply_answer(&c->answer, &user);
+	apply_answer(&c->answer, &user);
 	return msr_model_complete_exit(exit, &user);
 }
 
@@ -239,7 +240,7 @@ static void write_answer(const struct msr_case *c, struct kvm_run *run)
 	struct msr_exit_fields m = { .reason = run->msr.reason, .index = run->msr.index };
 
 	memcpy(m.pad, run->msr.pad, sizeof(m.pad));
-	msr_case_apply_answer(&c->answer, &m);
+	apply_answer(&c->answer, &m);
 	run->msr.error = m.error;
 	run->msr.data = m.data;
 	run->msr.index = m.index;

@@ -173,9 +173,6 @@ void msr_case_facts(const struct msr_catalog *cat, const struct msr_vcpu_model *
 		    const __u64 *cur, __u32 readable, unsigned int entry, enum msr_path path,
 		    struct msr_facts *f);
 
-/* kvm_run->msr after the answer, as the model must be told it. */
-void msr_case_apply_answer(const struct msr_case_answer *a, struct msr_exit_fields *msr);
-
 /* --- running ------------------------------------------------------------------ */
 
 struct msr_case_run;

@@ -698,11 +698,13 @@ static void check_readback(struct mx_session *s)
 	__u32 which = s->written & s->readable, bad;
 	__u64 got[MSR_CATALOG_SIZE];
 	unsigned int e;
+	bool read_all;
 	int ret;
 
 	if (!which)
 		return;
 	bad = msr_case_readback(s->vm->g.vcpu->fd, &s->vm->catalog, which, s->cur, got, &ret);
+	read_all = ret == __builtin_popcount(which);
 	for (e = 0; e < MSR_CATALOG_SIZE; e++) {
 		unsigned int i = s->last_writer[e];
 		char detail[256];
@@ -713,7 +715,7 @@ static void check_readback(struct mx_session *s)
 			tally(s, i, MSR_CHECK_READBACK, false, NULL, 0);
 			continue;
 		}
-		if (ret >= 0 && (unsigned int)ret == (unsigned int)__builtin_popcount(which))
+		if (read_all)
 			snprintf(detail, sizeof(detail),
 				 "after the program KVM_GET_MSRS(%s) = %#llx, model: %#llx (the last "
 				 "WRMSR of the program, this case, wrote %#llx)", entry_of(s, e)->name,
@@ -724,7 +726,7 @@ static void check_readback(struct mx_session *s)
 				 "(returned %d of %u entries)", entry_of(s, e)->name, ret,
 				 __builtin_popcount(which));
 		case_failed(s, i, MSR_CHECK_READBACK, detail);
-		if (ret >= 0 && (unsigned int)ret == (unsigned int)__builtin_popcount(which))
+		if (read_all)
 			resync(s, e, got[e]);
 	}
 }
