@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "msr_guest.h"
 #include "msr_host.h"
+#include "msr_probe.h"
 #include "suite.h"
 #include "ucall_common.h"
 
@@ -64,6 +65,142 @@ asm(".pushsection .text\n"
     ".popsection\n");
 
 /*
+ * Side-effect instructions (msr_guest.h).  SYSCALL and SYSENTER leave the
+ * interpreter's code: their entry points record what proves the MSRs were
+ * used into guest_msr_se and go back with IRETQ to the interpreter's CS
+ * and SS (saved before the instruction) and to the instruction after it
+ * (SYSCALL: RCX; SYSENTER: saved before).  The red zone below RSP is
+ * stepped over first, since the entry points push on that stack.
+ */
+struct guest_msr_se_frame {
+	uint64_t value;		/* 0 */
+	uint64_t aux;		/* 8 */
+	uint64_t cs, ss;	/* 16, 24: the interpreter's */
+	uint64_t rsp, ret;	/* 32, 40: SYSENTER's way back */
+};
+struct guest_msr_se_frame guest_msr_se;
+
+/* SYSENTER_ESP points into it; SWAPGS reads markers of the GS bases. */
+uint64_t guest_msr_se_stack[64] __attribute__((aligned(16)));
+uint64_t guest_msr_gs_marks[2];
+
+/* RFLAGS before SYSCALL: CF PF AF ZF SF OF (never DF, TF, IF). */
+#define GUEST_MSR_SYSCALL_RFLAGS	0x8d7
+/* STAR[47:32] and SYSENTER_CS: free slots of the library's GDT (its TSS ends at 0x28). */
+#define GUEST_MSR_SYSCALL_CS		0x28
+#define GUEST_MSR_SYSENTER_CS		0x38
+
+asm(".pushsection .text\n"
+    ".global guest_msr_syscall_entry\n"
+    "guest_msr_syscall_entry:\n"
+    "	pushfq\n"
+    "	popq guest_msr_se(%rip)\n"
+    "	movw %cs, guest_msr_se+8(%rip)\n"
+    "	movw %ss, guest_msr_se+10(%rip)\n"
+    "	movl %r11d, guest_msr_se+12(%rip)\n"
+    "	mov %rsp, %rax\n"
+    "	pushq guest_msr_se+24(%rip)\n"
+    "	pushq %rax\n"
+    "	pushq %r11\n"
+    "	pushq guest_msr_se+16(%rip)\n"
+    "	pushq %rcx\n"
+    "	iretq\n"
+    ".global guest_msr_sysenter_entry\n"
+    "guest_msr_sysenter_entry:\n"
+    "	mov %rsp, guest_msr_se(%rip)\n"
+    "	movw %cs, guest_msr_se+8(%rip)\n"
+    "	movw %ss, guest_msr_se+10(%rip)\n"
+    "	movl $0, guest_msr_se+12(%rip)\n"
+    "	mov guest_msr_se+32(%rip), %rsp\n"
+    "	mov %rsp, %rax\n"
+    "	pushq guest_msr_se+24(%rip)\n"
+    "	pushq %rax\n"
+    "	pushfq\n"
+    "	pushq guest_msr_se+16(%rip)\n"
+    "	pushq guest_msr_se+40(%rip)\n"
+    "	iretq\n"
+    ".popsection\n");
+
+/* Before SYSCALL/SYSENTER: past the red zone, the way back saved, the record cleared. */
+#define GUEST_SE_LEAVE							\
+	"lea -128(%%rsp), %%rsp\n\t"					\
+	"movq $0, guest_msr_se(%%rip)\n\t"				\
+	"movq $0, guest_msr_se+8(%%rip)\n\t"				\
+	"movw %%cs, guest_msr_se+16(%%rip)\n\t"			\
+	"movw %%ss, guest_msr_se+24(%%rip)\n\t"			\
+	"mov %%rsp, guest_msr_se+32(%%rip)\n\t"			\
+	"lea 1f+2(%%rip), %%rax\n\t"					\
+	"mov %%rax, guest_msr_se+40(%%rip)\n\t"
+#define GUEST_SE_BACK	"lea 128(%%rsp), %%rsp\n\t"
+
+/* SWAPGS, and if it retired: %gs:0, SWAPGS back, %gs:0 again. */
+#define GUEST_SE_SWAPGS_AFTER						\
+	"cmpl $" __stringify(GUEST_MSR_RETIRED) ", %%r9d\n\t"		\
+	"jne 3f\n\t"							\
+	"mov %%gs:0, %%rax\n\t"					\
+	"swapgs\n\t"							\
+	"mov %%gs:0, %%rdx\n"						\
+	"3:\n\t"
+
+#define GUEST_SE_EXEC(before, prefix, insn, after)			\
+	asm volatile(before GUEST_MSR_SAFE(prefix, insn) after		\
+		     : "+a"(a), "+d"(d), "+c"(c), "=&r"(status)		\
+		     : [magic] "i"(KVM_EXCEPTION_MAGIC)			\
+		     : "r10", "r11", "memory", "cc")
+
+#define GUEST_SE_CASE(kind, before, insn, after)			\
+	case kind:							\
+		GUEST_SE_EXEC(before, "", insn, after);			\
+		break;							\
+	case kind##_FEP:						\
+		GUEST_SE_EXEC(before, KVM_FEP, insn, after);		\
+		break
+
+static void __attribute__((__noinline__)) guest_msr_side_effect(uint32_t kind,
+							    struct guest_msr_result *r)
+{
+	register uint64_t status asm("r9");
+	uint64_t a = 0, d = 0, c = 0;
+
+	switch (kind) {
+	GUEST_SE_CASE(GUEST_RDTSCP, "", "rdtscp", "");
+	GUEST_SE_CASE(GUEST_RDPID, "", "rdpid %%rax", "");
+	GUEST_SE_CASE(GUEST_RDTSC, "", "rdtsc", "");
+	GUEST_SE_CASE(GUEST_SYSCALL, GUEST_SE_LEAVE
+		      "pushq $" __stringify(GUEST_MSR_SYSCALL_RFLAGS) "\n\tpopfq\n\t",
+		      "syscall", GUEST_SE_BACK);
+	GUEST_SE_CASE(GUEST_SYSENTER, GUEST_SE_LEAVE, "sysenter", GUEST_SE_BACK);
+	GUEST_SE_CASE(GUEST_SWAPGS, "", "swapgs", GUEST_SE_SWAPGS_AFTER);
+	default:
+		GUEST_ASSERT(0);
+		return;
+	}
+	switch (kind) {
+	case GUEST_RDTSCP:
+	case GUEST_RDTSCP_FEP:
+		r->aux = (uint32_t)c;
+		/* fall through */
+	case GUEST_RDTSC:
+	case GUEST_RDTSC_FEP:
+		r->value = (uint32_t)a | d << 32;
+		break;
+	case GUEST_RDPID:
+	case GUEST_RDPID_FEP:
+		r->value = a;
+		break;
+	case GUEST_SWAPGS:
+	case GUEST_SWAPGS_FEP:
+		r->value = a;
+		r->aux = d;
+		break;
+	default:
+		r->value = *(volatile uint64_t *)&guest_msr_se.value;
+		r->aux = *(volatile uint64_t *)&guest_msr_se.aux;
+	}
+	*(volatile uint16_t *)&r->vector = (uint16_t)status;
+}
+
+/*
  * One operation: one 8-byte load (kind, index), one more for a WRMSR value;
  * one store of the value for RDMSR and one 16-bit store of vector/retired.
  */
@@ -96,7 +233,7 @@ static inline void guest_msr_exec(const struct guest_msr_op *op,
 		GUEST_MSR_EXEC(KVM_FEP, "wrmsr");
 		break;
 	default:
-		GUEST_ASSERT(0);
+		guest_msr_side_effect(kind, r);
 		return;
 	}
 	if (!guest_msr_op_is_write(kind))
@@ -127,6 +264,13 @@ const char *guest_msr_op_kind_str(uint32_t kind)
 		[GUEST_WRMSR] = "WRMSR",
 		[GUEST_RDMSR_FEP] = "RDMSR (forced emulation)",
 		[GUEST_WRMSR_FEP] = "WRMSR (forced emulation)",
+		[GUEST_RDTSCP] = "RDTSCP", [GUEST_RDTSCP_FEP] = "RDTSCP (forced emulation)",
+		[GUEST_RDPID] = "RDPID", [GUEST_RDPID_FEP] = "RDPID (forced emulation)",
+		[GUEST_RDTSC] = "RDTSC", [GUEST_RDTSC_FEP] = "RDTSC (forced emulation)",
+		[GUEST_SYSCALL] = "SYSCALL", [GUEST_SYSCALL_FEP] = "SYSCALL (forced emulation)",
+		[GUEST_SYSENTER] = "SYSENTER",
+		[GUEST_SYSENTER_FEP] = "SYSENTER (forced emulation)",
+		[GUEST_SWAPGS] = "SWAPGS", [GUEST_SWAPGS_FEP] = "SWAPGS (forced emulation)",
 	};
 
 	return kind < GUEST_MSR_OP_KINDS ? names[kind] : "invalid op";
@@ -219,6 +363,69 @@ void guest_msr_vcpu_free(struct guest_msr_vcpu *g)
 	g->vm = NULL;
 	g->vcpu = NULL;
 	g->prog = NULL;
+}
+
+void guest_msr_side_effect_values(struct msr_side_effect_state *st)
+{
+	*st = (struct msr_side_effect_state){
+		.tsc_aux = 0x5eac0de5,
+		.star = 0x0013ull << 48 | (uint64_t)GUEST_MSR_SYSCALL_CS << 32 | 0x5ca11000u,
+		.lstar = (uint64_t)guest_msr_syscall_entry,
+		.cstar = 0xffffffffc57a0000ull,
+		.sfmask = 0x4751,
+		.sysenter_cs = GUEST_MSR_SYSENTER_CS,
+		.sysenter_esp = (uint64_t)&guest_msr_se_stack[ARRAY_SIZE(guest_msr_se_stack) - 2],
+		.sysenter_eip = (uint64_t)guest_msr_sysenter_entry,
+		.kernel_gs_base = (uint64_t)&guest_msr_gs_marks[1],
+		.gs_base = (uint64_t)&guest_msr_gs_marks[0],
+		.rflags = GUEST_MSR_SYSCALL_RFLAGS,
+	};
+}
+
+static void set_msr(struct guest_msr_vcpu *g, uint32_t index, uint64_t value)
+{
+	TEST_ASSERT(msr_ioctl_one(g->vcpu->fd, KVM_SET_MSRS, index, &value) == 1,
+		    "KVM_SET_MSRS(%#x, %#llx) failed: a side-effect instruction's MSR", index,
+		    (unsigned long long)value);
+}
+
+/* GDT entry @to = entry @from (selectors), in the library's GDT. */
+static void gdt_copy(struct guest_msr_vcpu *g, const struct kvm_sregs *sregs, unsigned int to,
+		     unsigned int from)
+{
+	uint8_t *gdt = addr_gva2hva(g->vm, sregs->gdt.base);
+
+	TEST_ASSERT(sregs->gdt.limit >= to + 7, "GDT limit %#x below selector %#x",
+		    sregs->gdt.limit, to);
+	memcpy(gdt + to, gdt + from, 8);
+}
+
+void guest_msr_side_effect_load(struct guest_msr_vcpu *g, const struct msr_side_effect_state *st)
+{
+	struct kvm_sregs sregs;
+	uint64_t efer = 0;
+
+	set_msr(g, 0xc0000103u, st->tsc_aux);
+	set_msr(g, 0xc0000081u, st->star);
+	set_msr(g, 0xc0000082u, st->lstar);
+	set_msr(g, 0xc0000083u, st->cstar);
+	set_msr(g, 0xc0000084u, st->sfmask);
+	set_msr(g, 0x00000174u, st->sysenter_cs);
+	set_msr(g, 0x00000175u, st->sysenter_esp);
+	set_msr(g, 0x00000176u, st->sysenter_eip);
+	set_msr(g, 0xc0000102u, st->kernel_gs_base);
+	TEST_ASSERT(msr_ioctl_one(g->vcpu->fd, KVM_GET_MSRS, 0xc0000080u, &efer) == 1,
+		    "KVM_GET_MSRS(EFER) failed");
+	set_msr(g, 0xc0000080u, efer | 1 /* SCE */);
+	vcpu_sregs_get(g->vcpu, &sregs);
+	sregs.gs.base = st->gs_base;
+	gdt_copy(g, &sregs, GUEST_MSR_SYSCALL_CS, sregs.cs.selector);
+	gdt_copy(g, &sregs, GUEST_MSR_SYSCALL_CS + 8, sregs.ss.selector);
+	gdt_copy(g, &sregs, GUEST_MSR_SYSENTER_CS, sregs.cs.selector);
+	gdt_copy(g, &sregs, GUEST_MSR_SYSENTER_CS + 8, sregs.ss.selector);
+	vcpu_sregs_set(g->vcpu, &sregs);
+	*(uint64_t *)addr_gva2hva(g->vm, st->gs_base) = st->gs_base;
+	*(uint64_t *)addr_gva2hva(g->vm, st->kernel_gs_base) = st->kernel_gs_base;
 }
 
 void guest_msr_prog_clear(struct guest_msr_vcpu *g)

@@ -39,8 +39,39 @@ enum guest_msr_op_kind {
 	GUEST_WRMSR,
 	GUEST_RDMSR_FEP,	/* through the forced emulation prefix */
 	GUEST_WRMSR_FEP,
+	/*
+	 * Instructions that read MSRs as a side effect, each natively and
+	 * through the forced emulation prefix (the _FEP kind right after it).
+	 * result.value and result.aux hold what proves the MSR was used:
+	 *   RDTSCP    EDX:EAX, and ECX (TSC_AUX[31:0])
+	 *   RDPID     the register (TSC_AUX)
+	 *   RDTSC     EDX:EAX
+	 *   SYSCALL   landed at LSTAR (guest_msr_syscall_entry): value = RFLAGS
+	 *             there (masked by SFMASK), aux = CS | SS << 16 | R11 << 32;
+	 *             it returns to RCX
+	 *   SYSENTER  landed at SYSENTER_EIP (guest_msr_sysenter_entry): value
+	 *             = RSP there (SYSENTER_ESP), aux = CS | SS << 16
+	 *   SWAPGS    value = the 8 bytes at %gs:0 after it, aux = the same after
+	 *             a second (native) SWAPGS; the host puts at the GS base and
+	 *             at KERNEL_GS_BASE their own addresses
+	 *             (guest_msr_side_effect_load())
+	 */
+	GUEST_RDTSCP,
+	GUEST_RDTSCP_FEP,
+	GUEST_RDPID,
+	GUEST_RDPID_FEP,
+	GUEST_RDTSC,
+	GUEST_RDTSC_FEP,
+	GUEST_SYSCALL,
+	GUEST_SYSCALL_FEP,
+	GUEST_SYSENTER,
+	GUEST_SYSENTER_FEP,
+	GUEST_SWAPGS,
+	GUEST_SWAPGS_FEP,
 	GUEST_MSR_OP_KINDS
 };
+
+#define GUEST_MSR_SIDE_EFFECT_FIRST	GUEST_RDTSCP
 
 struct guest_msr_op {
 	uint32_t kind;			/* enum guest_msr_op_kind */
@@ -57,6 +88,7 @@ struct guest_msr_result {
 	uint8_t vector;			/* exception vector, 0 if none */
 	uint8_t retired;		/* the code after the instruction ran */
 	uint8_t pad[6];
+	uint64_t aux;			/* side-effect instructions (above) */
 };
 
 #define GUEST_MSR_NOT_RUN	0xff	/* result.vector before the op ran */
@@ -83,15 +115,23 @@ static inline bool guest_msr_op_is_write(uint32_t kind)
 	return kind == GUEST_WRMSR || kind == GUEST_WRMSR_FEP;
 }
 
+static inline bool guest_msr_op_is_side_effect(uint32_t kind)
+{
+	return kind >= GUEST_MSR_SIDE_EFFECT_FIRST && kind < GUEST_MSR_OP_KINDS;
+}
+
 static inline bool guest_msr_op_is_fep(uint32_t kind)
 {
-	return kind == GUEST_RDMSR_FEP || kind == GUEST_WRMSR_FEP;
+	return kind == GUEST_RDMSR_FEP || kind == GUEST_WRMSR_FEP ||
+	       (guest_msr_op_is_side_effect(kind) && ((kind - GUEST_MSR_SIDE_EFFECT_FIRST) & 1));
 }
 
 const char *guest_msr_op_kind_str(uint32_t kind);
 
 /* Guest side. */
 void guest_msr_interpreter(struct guest_msr_program *prog);
+/* Where SYSCALL and SYSENTER land (the host puts them in LSTAR, SYSENTER_EIP). */
+extern char guest_msr_syscall_entry[], guest_msr_sysenter_entry[];
 /* #GP entry point installed by guest_msr_vcpu_create() (IDT vector 13). */
 extern char guest_msr_gp_entry[];
 
@@ -138,6 +178,18 @@ void guest_msr_prog_add(struct guest_msr_vcpu *g, uint32_t kind, uint32_t index,
  * run->msr.data / run->msr.error.  @op is the operation being executed.
  */
 typedef void (*guest_msr_exit_fn)(struct kvm_run *run, uint32_t op, void *ctx);
+
+/*
+ * Side-effect instructions: distinctive values of the MSRs they read (the
+ * entry points above, a stack of the payload's, selectors whose GDT
+ * entries guest_msr_side_effect_load() copies from the library's kernel
+ * CS and DS), and loading them into @g through KVM_SET_MSRS (EFER.SCE set
+ * too) and KVM_SET_SREGS (GS base, the GDT entries), the SWAPGS markers
+ * into guest memory.
+ */
+struct msr_side_effect_state;
+void guest_msr_side_effect_values(struct msr_side_effect_state *st);
+void guest_msr_side_effect_load(struct guest_msr_vcpu *g, const struct msr_side_effect_state *st);
 
 /* The operation the guest is executing: the first one without a result. */
 uint32_t guest_msr_current_op(const struct guest_msr_vcpu *g, uint32_t from);

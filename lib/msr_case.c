@@ -145,11 +145,41 @@ static struct msr_outcome completed(const struct msr_case *c, const struct msr_o
 	return msr_model_complete_exit(exit, &user);
 }
 
+/* A side-effect instruction: the rule's verdict as the case's outcome. */
+static void predict_side_effect(const struct msr_case_setting *s, struct msr_case *c)
+{
+	const struct msr_vcpu_model *m = s->model;
+	struct msr_side_effect_facts f = {
+		.vendor = m->vendor, .emulated = c->path == MSR_PATH_FORCED_EMULATION,
+		.guest_rdtscp = m->guest_features & MSR_FEAT_RDTSCP,
+		.guest_rdpid = m->guest_features & MSR_FEAT_RDPID,
+		.efer_sce = m->efer & MSR_CAT_EFER_SCE, .filter = s->filter, .exit_mask = s->mask,
+	};
+
+	TEST_ASSERT(s->se, "a side-effect instruction without the host's MSR values");
+	c->kind = c->entry >= 0 ? MSR_CASE_CATALOG : MSR_CASE_RAW;
+	c->full = true;
+	c->demoted = false;
+	c->access = MSR_RDMSR;
+	c->fv = msr_model_filter_allows(s->filter, c->index, KVM_MSR_FILTER_READ);
+	c->se = msr_model_side_effect(&f, c->insn, s->se);
+	c->first = (struct msr_outcome){
+		.result = c->se.vector == MSR_MODEL_GP_VECTOR ? MSR_RESULT_GP : MSR_RESULT_DONE,
+		.rule = c->se.rule, .cause = c->se.rule, .access = MSR_RDMSR,
+		.vector = c->se.vector, .data = c->se.value,
+	};
+	c->final = c->first;
+}
+
 void msr_case_predict(const struct msr_case_setting *s, struct msr_case *c,
 		      const struct msr_facts *cf)
 {
 	struct msr_facts f;
 
+	if (c->insn != MSR_INSN_ACCESS) {
+		predict_side_effect(s, c);
+		return;
+	}
 	c->demoted = false;
 	if (c->entry >= 0) {
 		c->kind = MSR_CASE_CATALOG;
@@ -212,6 +242,14 @@ void msr_case_reentry_vcpu(struct kvm_vcpu *vcpu)
 
 static __u32 op_kind(const struct msr_case *c)
 {
+	static const __u32 insn_kind[MSR_INSNS] = {
+		[MSR_INSN_RDTSCP] = GUEST_RDTSCP, [MSR_INSN_RDPID] = GUEST_RDPID,
+		[MSR_INSN_RDTSC] = GUEST_RDTSC, [MSR_INSN_SYSCALL] = GUEST_SYSCALL,
+		[MSR_INSN_SYSENTER] = GUEST_SYSENTER, [MSR_INSN_SWAPGS] = GUEST_SWAPGS,
+	};
+
+	if (c->insn != MSR_INSN_ACCESS)	/* the _FEP kind follows each */
+		return insn_kind[c->insn] + (c->path == MSR_PATH_FORCED_EMULATION);
 	if (c->path == MSR_PATH_FORCED_EMULATION)
 		return c->access == MSR_RDMSR ? GUEST_RDMSR_FEP : GUEST_WRMSR_FEP;
 	return c->access == MSR_RDMSR ? GUEST_RDMSR : GUEST_WRMSR;
@@ -292,12 +330,26 @@ static bool reenter(struct msr_case_run *b, unsigned int i, struct kvm_run *run)
 	return !rc;
 }
 
+/* KVM_GET_MSRS(IA32_TSC) for the cases that read the TSC (0 if none or it fails). */
+static __u64 tsc_of(const struct msr_case_run *b, bool *want)
+{
+	uint64_t tsc = 0;
+	unsigned int i;
+
+	for (i = 0; i < b->n && !*want; i++)
+		*want = b->c[i].insn != MSR_INSN_ACCESS && b->c[i].se.tsc;
+	if (*want && msr_ioctl_one(b->g->vcpu->fd, KVM_GET_MSRS, 0x10, &tsc) != 1)
+		tsc = 0;
+	return tsc;
+}
+
 void msr_case_run(struct msr_case_run *b)
 {
 	struct guest_msr_program *p = b->g->prog;
 	struct kvm_run *run = b->g->vcpu->run;
 	unsigned int cur = 0, i, budget = 2 * b->n + 4;
-	bool have_exit = false;
+	bool have_exit = false, want_tsc = false;
+	__u64 tsc_before = tsc_of(b, &want_tsc), tsc_after;
 
 	guest_msr_prog_clear(b->g);
 	for (i = 0; i < b->n; i++) {
@@ -350,7 +402,10 @@ void msr_case_run(struct msr_case_run *b)
 	}
 	b->at = b->end == MSR_RUN_OK || cur > b->n ? b->n : cur;
 	b->exit_reason = run->exit_reason;
+	tsc_after = tsc_of(b, &want_tsc);
 	for (i = 0; i < b->n; i++) {
+		b->c[i].tsc_before = tsc_before;
+		b->c[i].tsc_after = tsc_after;
 		b->c[i].r = p->results[i];
 		b->c[i].ran = i <= b->at;
 		b->c[i].stop = i == b->at ? b->end : MSR_RUN_OK;
@@ -393,10 +448,26 @@ static bool fields_ok(const struct msr_case_setting *s, const struct msr_case *c
 	       a->data == (c->access == MSR_WRMSR ? c->value : 0);
 }
 
+/* What the payload recorded against msr_model_side_effect(). */
+static bool side_effect_ok(const struct msr_case *c)
+{
+	const struct guest_msr_result *r = &c->r;
+
+	if (c->se.vector)
+		return r->vector == c->se.vector && !r->retired;
+	if (r->vector || !r->retired || r->aux != c->se.aux)
+		return false;
+	if (c->se.tsc)
+		return c->tsc_before && r->value >= c->tsc_before && r->value <= c->tsc_after;
+	return r->value == c->se.value;
+}
+
 static bool result_ok(const struct msr_case *c)
 {
 	const struct guest_msr_result *r = &c->r;
 
+	if (c->insn != MSR_INSN_ACCESS)
+		return side_effect_ok(c);
 	if (!c->full && !c->exits)	/* handled by KVM: retired, or #GP */
 		return (!r->vector && r->retired) ||
 		       (r->vector == MSR_MODEL_GP_VECTOR && !r->retired);
@@ -457,7 +528,8 @@ enum msr_check msr_case_first(const struct msr_case_verdict *v)
 const char *msr_case_sig(char *buf, size_t len, const char *source, const struct msr_case *c,
 			 enum msr_check k)
 {
-	const char *op = c->access == MSR_RDMSR ? "rdmsr" : "wrmsr";
+	const char *op = c->insn != MSR_INSN_ACCESS ? msr_insn_name(c->insn) :
+			 c->access == MSR_RDMSR ? "rdmsr" : "wrmsr";
 
 	if (c->kind == MSR_CASE_X2APIC) {
 		snprintf(buf, len, "%s%sx2apic.%s.%s", source ? source : "", source ? "." : "", op,
@@ -485,6 +557,15 @@ int msr_case_describe_access(char *buf, size_t len, const struct msr_case *c)
 	static const char *const kinds[] = { "catalog", "x2APIC", "raw" };
 	int n;
 
+	if (c->insn != MSR_INSN_ACCESS) {
+		unsigned int i;
+
+		n = snprintf(buf, len, "%s (reads", guest_msr_op_kind_str(op_kind(c)));
+		for (i = 0; i < c->se.nmsrs; i++)
+			n += snprintf(buf + n, len - n, " %s (%#x)", msr_name(c->se.msrs[i]),
+				      c->se.msrs[i]);
+		return n + snprintf(buf + n, len - n, "), %s", msr_path_name(c->path));
+	}
 	n = snprintf(buf, len, "%s of %s (%#x, %s%s), %s", c->access == MSR_RDMSR ? "RDMSR" : "WRMSR",
 		     msr_name(c->index), c->index, kinds[c->kind],
 		     c->demoted ? ", a WRMSR demoted: the filter allows it, handler unknown" :
@@ -499,11 +580,26 @@ int msr_case_describe_access(char *buf, size_t len, const struct msr_case *c)
 			    msr_reentry_name(c->answer.reentry));
 }
 
+static int describe_side_effect(char *buf, size_t len, const struct msr_case *c)
+{
+	if (c->se.vector)
+		return snprintf(buf, len, "no exit; exception vector %u, not retired", c->se.vector);
+	if (c->se.tsc)
+		return snprintf(buf, len, "no exit; retired, value (TSC) in [%#llx, %#llx] (KVM_GET_MSRS "
+				"before and after the program), aux %#llx",
+				(unsigned long long)c->tsc_before, (unsigned long long)c->tsc_after,
+				(unsigned long long)c->se.aux);
+	return snprintf(buf, len, "no exit; retired, value %#llx, aux %#llx",
+			(unsigned long long)c->se.value, (unsigned long long)c->se.aux);
+}
+
 static int describe_expected(char *buf, size_t len, const struct msr_case *c, const __u64 *before)
 {
 	const struct msr_outcome *o = &c->final;
 	int n = 0;
 
+	if (c->insn != MSR_INSN_ACCESS)
+		return describe_side_effect(buf, len, c);
 	if (!c->full)
 		return snprintf(buf, len, "anything but a FILTER exit (KVM's handler for this index is "
 				"not modelled); if it exits: %s, reason INVAL or UNKNOWN in the mask, "
@@ -557,6 +653,10 @@ static int describe_observed(char *buf, size_t len, const struct msr_case *c)
 	if (r->vector)
 		return n + snprintf(buf + n, len - n, "exception vector %u, %sretired", r->vector,
 				    r->retired ? "" : "not ");
+	if (c->insn != MSR_INSN_ACCESS)
+		return n + snprintf(buf + n, len - n, "%sretired, value %#llx, aux %#llx",
+				    r->retired ? "" : "NOT ", (unsigned long long)r->value,
+				    (unsigned long long)r->aux);
 	if (c->access == MSR_RDMSR)
 		return n + snprintf(buf + n, len - n, "%sretired, EDX:EAX = %#llx",
 				    r->retired ? "" : "NOT ", (unsigned long long)r->value);

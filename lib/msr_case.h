@@ -94,6 +94,8 @@ struct msr_case_setting {
 	__u64 mask;
 	const struct msr_vcpu_model *model;
 	bool install_refused;	/* the last KVM_X86_SET_MSR_FILTER failed */
+	/* what the host set for side-effect instructions (NULL: none run) */
+	const struct msr_side_effect_state *se;
 };
 
 enum msr_check {
@@ -132,6 +134,12 @@ struct msr_case {
 	enum msr_path path;
 	struct msr_case_answer answer;
 	int entry;			/* catalog position, -1: not in the catalog */
+	/*
+	 * The instruction: MSR_INSN_ACCESS (0, the default) is the RDMSR or
+	 * WRMSR of @access; any other reads the MSRs as a side effect
+	 * (msr_model_side_effect()), and @index is msr_insn_msr()'s.
+	 */
+	enum msr_insn insn;
 	/* the prediction: msr_case_predict() */
 	enum msr_case_kind kind;
 	bool full;			/* the whole outcome predicted (else the filter's part) */
@@ -139,6 +147,7 @@ struct msr_case {
 	struct msr_filter_verdict fv;
 	struct msr_outcome first;	/* KVM's handling of the instruction */
 	struct msr_outcome final;	/* after the answer, if it exits */
+	struct msr_side_effect_verdict se;	/* insn: what the rule says */
 	/* what KVM did: msr_case_run() */
 	unsigned int exits;
 	__u32 exit_reason;		/* of the first exit */
@@ -149,6 +158,7 @@ struct msr_case {
 	int reentry_rc, reentry_errno;
 	__u8 reentry_vector;		/* the guest's record right after it */
 	struct guest_msr_result r;	/* the guest's record */
+	__u64 tsc_before, tsc_after;	/* insn reading the TSC: KVM_GET_MSRS around the program */
 };
 
 /*
@@ -161,6 +171,8 @@ struct msr_case {
  * allows is demoted to RDMSR: never a write KVM may handle unmodelled.
  * The forced emulation path never uses the hardware MSR bitmaps
  * (emulate.c em_rdmsr()/em_wrmsr() through kvm_emulator_{get,set}_msr_with_filter()).
+ * A side-effect instruction (c->insn) is predicted by msr_model_side_effect()
+ * from @s->se: the filter and the exit mask play no part.
  */
 void msr_case_predict(const struct msr_case_setting *s, struct msr_case *c,
 		      const struct msr_facts *f);

@@ -121,6 +121,24 @@ const struct msr_rule_info msr_rules[MSR_RULE_COUNT] = {
 	RULE(UCODE_HOST_WRITE,
 	     "x86.c:kvm_set_msr_common()/kvm_is_immutable_feature_msr(): host sets UCODE_REV "
 	     "to any value, also after KVM_RUN"),
+	RULE(SIDE_EFFECT_UNFILTERED,
+	     "api.rst 4.97 (warning): MSR accesses that are side effects of instruction execution "
+	     "(emulated or native) are not filtered; emulate.c em_rdpid()/em_rdtsc()/em_syscall()/"
+	     "em_sysenter() read through ctxt->ops->get_msr() (x86.c:emulator_get_msr(): "
+	     "kvm_get_msr()), only kvm_emulate_rdmsr()/wrmsr() and the emulator's "
+	     "{get,set}_msr_with_filter() call kvm_msr_allowed()"),
+	RULE(SIDE_EFFECT_UD,
+	     "#UD: RDPID under forced emulation without the guest CPUID bit (em_rdpid()), "
+	     "SYSCALL with EFER.SCE clear (em_syscall()), SWAPGS under forced emulation (not in emulate.c's opcode tables: "
+	     "x86.c:x86_emulate_instruction() queues #UD for EMULTYPE_TRAP_UD_FORCED)"),
+	RULE(SIDE_EFFECT_NOT_EMULATED,
+	     "emulation failure, KVM_EXIT_INTERNAL_ERROR at CPL 0 (x86.c:"
+	     "handle_emulation_failure()): RDTSCP under forced emulation (emulate.c group7_rm7: "
+	     "decoded, no execute), SYSENTER in 64-bit mode (em_sysenter(): "
+	     "X86EMUL_UNHANDLEABLE; natively on AMD through the #UD intercept)"),
+	RULE(SIDE_EFFECT_CPUID_ABSENT,
+	     "not predicted: RDTSCP/RDPID executed natively while the guest CPUID lacks them "
+	     "(the suite sets both where KVM_GET_SUPPORTED_CPUID has them)"),
 };
 
 const char *msr_rule_name(enum msr_rule rule)
@@ -837,6 +855,137 @@ struct msr_verdict msr_model_ucode_host_write(bool vcpu_has_run, __u64 cur,
 					    vcpu_has_run, cur, value).err;
 
 	return verdict(err, MSR_RULE_UCODE_HOST_WRITE, -1);
+}
+
+/* --- side effects of other instructions -------------------------------- */
+
+const char *msr_insn_name(enum msr_insn insn)
+{
+	static const char *const names[MSR_INSNS] = {
+		[MSR_INSN_ACCESS] = "access", [MSR_INSN_RDTSCP] = "rdtscp",
+		[MSR_INSN_RDPID] = "rdpid", [MSR_INSN_RDTSC] = "rdtsc",
+		[MSR_INSN_SYSCALL] = "syscall", [MSR_INSN_SYSENTER] = "sysenter",
+		[MSR_INSN_SWAPGS] = "swapgs",
+	};
+
+	return (unsigned int)insn < MSR_INSNS ? names[insn] : "?";
+}
+
+/* arch/x86/include/asm/msr-index.h */
+#define SE_MSR_TSC		0x00000010u
+#define SE_MSR_SYSENTER_CS	0x00000174u
+#define SE_MSR_SYSENTER_ESP	0x00000175u
+#define SE_MSR_SYSENTER_EIP	0x00000176u
+#define SE_MSR_STAR		0xc0000081u
+#define SE_MSR_LSTAR		0xc0000082u
+#define SE_MSR_SFMASK		0xc0000084u
+#define SE_MSR_KERNEL_GS_BASE	0xc0000102u
+#define SE_MSR_TSC_AUX		0xc0000103u
+
+__u32 msr_insn_msr(enum msr_insn insn)
+{
+	static const __u32 msr[MSR_INSNS] = {
+		[MSR_INSN_RDTSCP] = SE_MSR_TSC_AUX, [MSR_INSN_RDPID] = SE_MSR_TSC_AUX,
+		[MSR_INSN_RDTSC] = SE_MSR_TSC, [MSR_INSN_SYSCALL] = SE_MSR_LSTAR,
+		[MSR_INSN_SYSENTER] = SE_MSR_SYSENTER_EIP, [MSR_INSN_SWAPGS] = SE_MSR_KERNEL_GS_BASE,
+	};
+
+	return (unsigned int)insn < MSR_INSNS ? msr[insn] : 0;
+}
+
+static void se_reads(struct msr_side_effect_verdict *v, __u32 a, __u32 b, __u32 c)
+{
+	const __u32 m[3] = { a, b, c };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		if (m[i])
+			v->msrs[v->nmsrs++] = m[i];
+}
+
+/*
+ * The selectors SYSCALL (STAR[47:32]) and SYSENTER (SYSENTER_CS) load:
+ * CS with RPL cleared (SYSENTER, and em_syscall()'s 0xfffc), SS = CS + 8
+ * (em_syscall(): STAR[47:32] + 8 unmasked); aux = CS | SS << 16.
+ */
+static __u64 se_selectors(__u64 cs, __u64 ss)
+{
+	return (cs & 0xfffc) | (ss & 0xffff) << 16;
+}
+
+/*
+ * Rule 10.  Which instruction runs where (64-bit mode, CPL 0): natively,
+ * RDTSCP and RDPID are predicted only with their guest CPUID bit (without
+ * it SVM and VMX make RDTSCP #UD, SVM cannot intercept RDPID, PVM fails
+ * the emulation of RDTSCP), SYSCALL needs EFER.SCE, SYSENTER is valid in 64-bit mode
+ * only on Intel (AMD: #UD, which KVM intercepts and emulates:
+ * em_sysenter() gives up in 64-bit mode), SWAPGS always.  Emulated:
+ * em_rdpid(), em_rdtsc(), em_syscall(); RDTSCP and SYSENTER fail, SWAPGS
+ * #UD.  6.1 and 6.12 agree on all of it in 64-bit mode (em_syscall()'s
+ * and em_sysenter()'s vendor checks differ only outside it).  The filter
+ * and the exit mask play no part.
+ */
+struct msr_side_effect_verdict msr_model_side_effect(const struct msr_side_effect_facts *f,
+						     enum msr_insn insn,
+						     const struct msr_side_effect_state *st)
+{
+	struct msr_side_effect_verdict v = { .runs = true, .rule = MSR_RULE_SIDE_EFFECT_UNFILTERED };
+	bool ud = false, fails = false, absent = false;
+
+	switch (insn) {
+	case MSR_INSN_RDTSCP:
+		se_reads(&v, SE_MSR_TSC, SE_MSR_TSC_AUX, 0);
+		fails = f->emulated;
+		absent = !f->guest_rdtscp;
+		v.tsc = true;
+		v.aux = (__u32)st->tsc_aux;
+		break;
+	case MSR_INSN_RDPID:
+		se_reads(&v, SE_MSR_TSC_AUX, 0, 0);
+		absent = !f->guest_rdpid && !f->emulated;
+		ud = !f->guest_rdpid;
+		v.value = st->tsc_aux;
+		break;
+	case MSR_INSN_RDTSC:
+		se_reads(&v, SE_MSR_TSC, 0, 0);
+		v.tsc = true;
+		break;
+	case MSR_INSN_SYSCALL:
+		se_reads(&v, SE_MSR_STAR, SE_MSR_LSTAR, SE_MSR_SFMASK);
+		ud = !f->efer_sce;
+		v.value = (st->rflags & ~st->sfmask) | MSR_MODEL_RFLAGS_FIXED;
+		v.aux = se_selectors(st->star >> 32, (st->star >> 32) + 8) |
+			(__u64)(__u32)st->rflags << 32;
+		break;
+	case MSR_INSN_SYSENTER:
+		se_reads(&v, SE_MSR_SYSENTER_CS, SE_MSR_SYSENTER_ESP, SE_MSR_SYSENTER_EIP);
+		fails = f->emulated || f->vendor != MSR_VENDOR_INTEL;
+		v.value = st->sysenter_esp;
+		v.aux = se_selectors(st->sysenter_cs, (st->sysenter_cs & 0xfffc) + 8);
+		break;
+	case MSR_INSN_SWAPGS:
+		se_reads(&v, SE_MSR_KERNEL_GS_BASE, 0, 0);
+		ud = f->emulated;
+		v.value = st->kernel_gs_base;
+		v.aux = st->gs_base;
+		break;
+	default:
+		v.runs = false;
+		v.rule = MSR_RULE_NONE;
+		return v;
+	}
+	if (fails || absent) {
+		v.runs = false;
+		v.rule = fails ? MSR_RULE_SIDE_EFFECT_NOT_EMULATED : MSR_RULE_SIDE_EFFECT_CPUID_ABSENT;
+	} else if (ud) {
+		v.rule = MSR_RULE_SIDE_EFFECT_UD;
+		v.vector = MSR_MODEL_UD_VECTOR;
+	}
+	if (v.vector) {
+		v.tsc = false;
+		v.value = v.aux = 0;
+	}
+	return v;
 }
 
 /* --- formatting helpers ------------------------------------------------ */

@@ -137,6 +137,11 @@ enum msr_rule {
 	MSR_RULE_UCODE_SYSTEM_VALUE,
 	MSR_RULE_UCODE_RESET_VALUE,
 	MSR_RULE_UCODE_HOST_WRITE,
+	/* MSR accesses that are side effects of other instructions: api.rst 4.97 */
+	MSR_RULE_SIDE_EFFECT_UNFILTERED,
+	MSR_RULE_SIDE_EFFECT_UD,
+	MSR_RULE_SIDE_EFFECT_NOT_EMULATED,
+	MSR_RULE_SIDE_EFFECT_CPUID_ABSENT,
 	MSR_RULE_COUNT
 };
 
@@ -414,6 +419,63 @@ struct msr_ucode_verdict msr_model_ucode_system_value(const struct msr_ucode_fac
 struct msr_ucode_verdict msr_model_ucode_reset_value(const struct msr_ucode_facts *u);
 struct msr_verdict msr_model_ucode_host_write(bool vcpu_has_run, __u64 cur,
 					      __u64 value);
+
+/*
+ * Rule 10: MSR accesses that are side effects of other instructions
+ * (api.rst 4.97, the warning: "MSR accesses that are side effects of
+ * instruction execution (emulated or native) are not filtered").  The
+ * instruction that is not RDMSR/WRMSR, and what the host set before it
+ * (KVM_SET_MSRS, KVM_SET_SREGS), give what the guest payload records
+ * (guest_code/msr_guest.h: value and aux).
+ */
+enum msr_insn {
+	MSR_INSN_ACCESS,	/* RDMSR/WRMSR themselves: msr_model_guest_access() */
+	MSR_INSN_RDTSCP,	/* EDX:EAX = TSC, ECX = TSC_AUX[31:0] */
+	MSR_INSN_RDPID,		/* r64 = TSC_AUX */
+	MSR_INSN_RDTSC,		/* EDX:EAX = TSC */
+	MSR_INSN_SYSCALL,	/* 64-bit mode: STAR, LSTAR, SFMASK */
+	MSR_INSN_SYSENTER,	/* SYSENTER_CS, SYSENTER_ESP, SYSENTER_EIP */
+	MSR_INSN_SWAPGS,	/* KERNEL_GS_BASE */
+	MSR_INSNS
+};
+
+/* What the host set before the instruction. */
+struct msr_side_effect_state {
+	__u64 tsc_aux, star, lstar, cstar, sfmask;
+	__u64 sysenter_cs, sysenter_esp, sysenter_eip;
+	__u64 kernel_gs_base, gs_base;	/* MSR, and the GS segment base (KVM_SET_SREGS) */
+	__u64 rflags;			/* RFLAGS right before SYSCALL (the payload's) */
+};
+
+struct msr_side_effect_facts {
+	enum msr_vendor vendor;		/* the hardware the instruction runs on natively */
+	bool emulated;			/* through the forced emulation prefix */
+	bool guest_rdtscp, guest_rdpid;	/* guest CPUID */
+	bool efer_sce;			/* guest EFER.SCE */
+	/* neither is consulted (the rule); here so a wrong model can be planted */
+	const struct msr_model_filter_state *filter;
+	__u64 exit_mask;
+};
+
+struct msr_side_effect_verdict {
+	bool runs;		/* false: KVM cannot complete it (rule NOT_EMULATED), or
+				 * not predicted (CPUID_ABSENT) */
+	enum msr_rule rule;
+	__u8 vector;		/* 0, or the exception (#UD: 6) */
+	bool tsc;		/* value is a TSC: between the TSC before and after */
+	__u64 value, aux;	/* the payload's record, when vector is 0 */
+	unsigned int nmsrs;
+	__u32 msrs[4];		/* the MSRs the instruction reads */
+};
+
+#define MSR_MODEL_UD_VECTOR		6
+#define MSR_MODEL_RFLAGS_FIXED		0x2ull
+
+const char *msr_insn_name(enum msr_insn insn);		/* "rdtscp" */
+__u32 msr_insn_msr(enum msr_insn insn);			/* the MSR that names its cases */
+struct msr_side_effect_verdict msr_model_side_effect(const struct msr_side_effect_facts *f,
+						     enum msr_insn insn,
+						     const struct msr_side_effect_state *st);
 
 /* Formatting helpers (the only I/O-ish code): names for printing. */
 const char *msr_model_result_str(enum msr_result result);
