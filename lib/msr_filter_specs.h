@@ -184,6 +184,29 @@ static const struct msr_filter_spec msr_matrix_filter_specs[] = {
 #define MSR_MATRIX_FILTER_SPECS \
 	(sizeof(msr_matrix_filter_specs) / sizeof(msr_matrix_filter_specs[0]))
 
+/*
+ * Filters that deny, for read and write, every MSR a side-effect
+ * instruction reads (TSC, SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR, SFMASK,
+ * KERNEL_GS_BASE, TSC_AUX; lib/msr_model.h rule 10): [0, 1] with
+ * DEFAULT_ALLOW (filter state allow_ranges), [2, 3] with DEFAULT_DENY
+ * (deny_ranges).
+ */
+#define SE_BLOCKS(f, p)								\
+	{ f, 0x00000010u, 1, p }, { f, 0x00000174u, 3, p },			\
+	{ f, 0xc0000081u, 4, p }, { f, 0xc0000102u, 2, p }
+static const struct msr_filter_spec msr_side_effect_filter_specs[] = {
+	{ "side_effect_rw_denied", 0, 4, { SE_BLOCKS(R | W, 0x00) } },
+	{ "side_effect_read_write_denied", 0, 8, { SE_BLOCKS(R, 0x00), SE_BLOCKS(W, 0x00) } },
+	/* only an EFER read allowed */
+	{ "side_effect_default_deny", DENY, 1, { { R, 0xc0000080u, 1, 0xff } } },
+	/* denied first, then allow-all windows over them (first match) */
+	{ "side_effect_deny_before_allow", DENY, 6, {
+		SE_BLOCKS(R | W, 0x00),
+		{ R | W, 0x00000000u, 0x1000, 0xff }, { R | W, 0xc0000000u, 0x200, 0xff } } },
+};
+#undef SE_BLOCKS
+#define MSR_SIDE_EFFECT_FILTER_SPECS	2	/* per filter state with ranges */
+
 #undef R
 #undef W
 #undef DENY

@@ -180,6 +180,9 @@ struct mx_session {
 	unsigned int nactions;
 	__u64 seq;
 	struct mx_filter_buf fb;
+	/* side-effect instructions: what the host set (mx_load_side_effect()) */
+	struct msr_side_effect_state se;
+	bool se_loaded;
 };
 
 static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsigned int i)
@@ -241,7 +244,6 @@ static void print_case_context(struct suite_text *t, const struct mx_session *s,
 {
 	const struct msr_case *c = &s->cases[i];
 	const struct mx_case *m = &s->mc[i];
-	const struct msr_catalog_entry *e = entry_of(s, c->entry);
 	char value[96] = "", st[256], f[160];
 
 	if (c->access == MSR_WRMSR)
@@ -265,9 +267,14 @@ static void print_case_context(struct suite_text *t, const struct mx_session *s,
 				r->hash == MSR_SPEC_HASH_INV ? "inverse hash" : r->hash ? "hash" :
 				"every byte", r->hash ? 0 : r->pattern);
 	}
-	suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
-		msr_model_access_str(c->access), value, responses[m->resp].name,
-		msr_path_name(c->path), m->x2apic ? "x2APIC" : "xAPIC");
+	if (c->insn != MSR_INSN_ACCESS) {
+		msr_case_describe_access(f, sizeof(f), c);
+		suite_text_line(t, "  %s, APIC %s", f, m->x2apic ? "x2APIC" : "xAPIC");
+	} else {
+		suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s",
+			entry_of(s, c->entry)->name, c->index, msr_model_access_str(c->access), value,
+			responses[m->resp].name, msr_path_name(c->path), m->x2apic ? "x2APIC" : "xAPIC");
+	}
 	msr_cpuid_state_describe(st, sizeof(st), s->vm->cpuid);
 	msr_features_str(f, sizeof(f), s->vm->model.guest_features, MSR_CPUID_TOGGLED);
 	suite_text_line(t, "  guest CPUID %s: %s", st, f);
@@ -322,7 +329,8 @@ static void case_failed(struct mx_session *s, unsigned int i, enum msr_check che
 	int known;
 
 	s->res->failures++;
-	s->res->fail_count[c->entry][c->access][check]++;
+	if (c->entry >= 0)
+		s->res->fail_count[c->entry][c->access][check]++;
 	known = tally(s, i, check, true, sig, sizeof(sig));
 	if (!may_print(s, known))
 		return;
@@ -534,7 +542,8 @@ static void facts_of(const struct mx_session *s, unsigned int entry, enum msr_pa
 
 static struct msr_case_setting setting_of(const struct mx_session *s)
 {
-	return (struct msr_case_setting){ &s->fstate, s->mask, &s->vm->model, s->install_refused };
+	return (struct msr_case_setting){ &s->fstate, s->mask, &s->vm->model, s->install_refused,
+					  s->se_loaded ? &s->se : NULL };
 }
 
 /* What the model says decides the access, as a class. */
@@ -563,7 +572,10 @@ static void predict(const struct mx_session *s, struct msr_case *c)
 	struct msr_case_setting set = setting_of(s);
 	struct msr_facts f;
 
-	facts_of(s, c->entry, c->path, &f);
+	if (c->entry >= 0)
+		facts_of(s, c->entry, c->path, &f);
+	else
+		msr_facts_init(&f, c->index);
 	msr_case_predict(&set, c, &f);
 }
 
@@ -582,7 +594,7 @@ static void add_case(struct mx_session *s, struct msr_case *c, struct mx_case *m
 	}
 	m->seq = s->seq++;
 	m->action = -1;
-	m->value_before = s->cur[c->entry];
+	m->value_before = c->entry >= 0 ? s->cur[c->entry] : 0;
 	m->install_refused = s->install_refused;
 	if (c->access == MSR_WRMSR) {
 		s->written |= 1u << c->entry;
@@ -629,6 +641,37 @@ unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access ac
 		add_case(s, &c, &m);
 	}
 	return n;
+}
+
+void mx_load_side_effect(struct mx_session *s)
+{
+	if (s->n)
+		mx_flush(s);
+	guest_msr_side_effect_values(&s->se);
+	guest_msr_side_effect_load(&s->vm->g, &s->se);
+	s->se_loaded = true;
+	s->readable = msr_vm_read(s->vm, s->cur);
+	/* EFER.SCE: the vCPU model's EFER is what SYSCALL sees */
+	msr_vcpu_model_from_host(&s->vm->model, &s->vm->host, s->vm->g.vcpu);
+}
+
+unsigned int mx_add_insn(struct mx_session *s, enum msr_insn insn, enum msr_path path)
+{
+	struct msr_case c = { .insn = insn, .index = msr_insn_msr(insn), .path = path };
+	const struct msr_catalog_entry *e = msr_catalog_find(&s->vm->catalog, c.index);
+	struct mx_case m = {
+		.state = s->state, .layout = s->layout, .filter_flags = s->filter_flags,
+		.mask = s->mask, .x2apic = s->vm->model.x2apic_mode, .resp = s->seq % MX_RESPONSES,
+	};
+
+	TEST_ASSERT(s->se_loaded, "mx_add_insn() before mx_load_side_effect()");
+	c.entry = e ? (int)(e - s->vm->catalog.entries) : -1;
+	c.answer = answer_of(m.resp, s->seq);
+	predict(s, &c);
+	if (!c.se.runs)
+		return 0;
+	add_case(s, &c, &m);
+	return 1;
 }
 
 /* --- running and checking ---------------------------------------------------- */
@@ -867,6 +910,51 @@ static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned 
 }
 
 /*
+ * The side-effect group's cases: per layout of the filter state and exit
+ * mask one program of every side-effect instruction on @grp->path that
+ * KVM completes (the model says which), then RDMSR and WRMSR of the
+ * catalog MSRs they read, which the filter still decides.  The values
+ * are loaded again before each program (a WRMSR the filter allows
+ * changes them).
+ */
+static void run_side_effect_pass(struct mx_session *s, const struct mx_group *grp, unsigned int w,
+				 unsigned int n)
+{
+	static const struct msr_filter_spec *const none = NULL;
+	static const __u32 msrs[] = {
+		MSR_CAT_STAR, MSR_CAT_LSTAR, MSR_CAT_CSTAR, MSR_CAT_SYSCALL_MASK,
+		MSR_CAT_KERNEL_GS_BASE, MSR_CAT_TSC_AUX,
+	};
+	const struct msr_filter_spec *layouts = msr_side_effect_filter_specs;
+	unsigned int nl = MSR_SIDE_EFFECT_FILTER_SPECS, l, i, k;
+	__u64 mask;
+
+	if (grp->state == MX_NEVER_SET || grp->state == MX_ALLOW_EMPTY)
+		nl = 1;
+	else if (grp->state == MX_DENY_RANGES)
+		layouts += MSR_SIDE_EFFECT_FILTER_SPECS;
+	for (l = 0; l < nl; l++) {
+		if (grp->state == MX_ALLOW_EMPTY)
+			mx_set_filter(s, KVM_MSR_FILTER_DEFAULT_ALLOW, none);
+		else if (grp->state != MX_NEVER_SET)
+			mx_set_filter(s, layouts[l].flags, &layouts[l]);
+		for (mask = 0; mask < MX_MASKS; mask++) {
+			if ((l * MX_MASKS + mask) % n != w)
+				continue;
+			mx_set_mask(s, mask);
+			mx_load_side_effect(s);
+			for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++)
+				mx_add_insn(s, k, grp->path);
+			for (i = 0; i < ARRAY_SIZE(msrs); i++) {
+				mx_add_access(s, msrs[i], MSR_RDMSR, MSR_VALUE_VALID, grp->path);
+				mx_add_access(s, msrs[i], MSR_WRMSR, MSR_VALUE_VALID, grp->path);
+			}
+			mx_flush(s);
+		}
+	}
+}
+
+/*
  * The catalog entries (bits) whose facts the guest CPUID state of @vm
  * changes: what the model says differs from the same vCPU with every
  * toggled feature absent.  In the absent state: all of them.
@@ -901,13 +989,18 @@ void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 	_Static_assert(MSR_CATALOG_SIZE <= 32, "catalog entries are bits of a u32");
 	TEST_ASSERT(grp->state != MX_NEVER_SET || !vm->filter_installed,
 		    "never_set needs a VM that never had a filter");
-	if (!only)
+	if (!only || (grp->side_effect && vm->cpuid != MSR_CPUID_PRESENT))
 		return;
 	s = mx_session_new(vm, grp->name, res);
 	mx_session_set_state(s, grp->state);
 	s->worker = w;
 	s->workers = n;
 	s->only = only;
+	if (grp->side_effect) {
+		run_side_effect_pass(s, grp, w, n);
+		mx_session_end(s);
+		return;
+	}
 	if (classes & ~x2on) {
 		mx_set_x2apic(s, false);
 		run_pass(s, grp, classes & ~x2on, w, n);

@@ -131,6 +131,14 @@ struct mx_group {
 	unsigned int classes;	/* MX_CLASS_BIT()s */
 	enum msr_path path;
 	const char *name;	/* fixture.variant.test, for the rerun command */
+	/*
+	 * Instead of the classes: the side-effect instructions
+	 * (msr_model_side_effect()) under the side-effect layouts
+	 * (msr_side_effect_filter_specs[]), in the same programs RDMSR and
+	 * WRMSR of the catalog MSRs they read, in the guest CPUID state
+	 * present only (RDTSCP, RDPID).
+	 */
+	bool side_effect;
 };
 
 /*
@@ -202,6 +210,14 @@ void mx_set_x2apic(struct mx_session *s, bool on);
  */
 unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access access,
 			   enum msr_value_kind kind, enum msr_path path);
+/*
+ * Add side-effect instruction @insn (one case; 0 if the model says KVM
+ * cannot complete it here, MSR_RULE_SIDE_EFFECT_NOT_EMULATED).  The
+ * session's side-effect values must be loaded (mx_load_side_effect()).
+ */
+unsigned int mx_add_insn(struct mx_session *s, enum msr_insn insn, enum msr_path path);
+/* Load the side-effect values into the VM; the model's MSR values follow. */
+void mx_load_side_effect(struct mx_session *s);
 /* Run the program built so far and check it. */
 void mx_flush(struct mx_session *s);
 

@@ -12,6 +12,11 @@
  *	MSRs, APIC in xAPIC then in x2APIC mode), every exit mask and layout
  *	inside; forced_emulation runs every class through the forced
  *	emulation prefix.
+ *   msr_matrix.<filter state>.side_effect (and side_effect_forced_emulation)
+ *	RDTSCP, RDPID, RDTSC, SYSCALL, SYSENTER and SWAPGS under filters that
+ *	deny the MSRs they read, every exit mask: no exit, no #GP, the values
+ *	(api.rst 4.97); RDMSR/WRMSR of the same MSRs in the same programs
+ *	still filtered.
  *   msr_matrix_dynamic.<test>
  *	the filter or the exit mask changed between programs and between two
  *	instructions of one program.
@@ -64,7 +69,7 @@ static void run_group(struct __test_metadata *_metadata,
 	uint64_t failures;
 
 	snprintf(name, sizeof(name), "msr_matrix.%s.%s", variant->name, test);
-	grp = (struct mx_group){ variant->state, classes, path, name };
+	grp = (struct mx_group){ variant->state, classes, path, name, !classes };
 	failures = mx_run_group(&grp, MX_WORKERS, &res);
 	EXPECT_EQ(0, failures)
 		TH_LOG("%s: %llu failures in %llu cases (listed above)", name,
@@ -92,6 +97,24 @@ TEST_F(msr_matrix, forced_emulation)
 		SKIP(return, "kvm.force_emulation_prefix is off (read-only module parameter; "
 		     "boot with kvm.force_emulation_prefix=1 to run the forced emulation path)");
 	run_group(_metadata, variant, "forced_emulation", MX_ALL_CLASSES,
+		  MSR_PATH_FORCED_EMULATION);
+}
+
+/*
+ * Side-effect instructions (lib/msr_model.h rule 10), with no classes:
+ * the group runs in the guest CPUID state present only.
+ */
+TEST_F(msr_matrix, side_effect)
+{
+	run_group(_metadata, variant, "side_effect", 0, MSR_PATH_NATIVE);
+}
+
+TEST_F(msr_matrix, side_effect_forced_emulation)
+{
+	if (!suite_forced_emulation_enabled())
+		SKIP(return, "kvm.force_emulation_prefix is off (read-only module parameter; "
+		     "boot with kvm.force_emulation_prefix=1 to run the forced emulation path)");
+	run_group(_metadata, variant, "side_effect_forced_emulation", 0,
 		  MSR_PATH_FORCED_EMULATION);
 }
 
