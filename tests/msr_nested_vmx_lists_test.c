@@ -307,6 +307,9 @@ struct lists_report {
 	unsigned int bad;
 };
 
+/* Checks run by this process, for the tests' summary lines. */
+static unsigned int total_checks;
+
 static bool lists_expect(struct msr_div_tally *t, struct lists_vm *v, struct lists_report *rep,
 			 bool ok, uint32_t msr, const char *op, const char *check,
 			 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
@@ -326,6 +329,7 @@ static bool lists_expect(struct msr_div_tally *t, struct lists_vm *v, struct lis
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	rep->bad += !ok;
+	total_checks++;
 	return msr_div_expect(t, &v->dcase, ok, SOURCE, msr, op, check, "  %s", msg);
 }
 
@@ -509,6 +513,9 @@ static void run_list_table(struct __test_metadata *_metadata, const char *test,
 	for (i = 0; i < nr; i++)
 		bad += run_list_case(&t, test, &cases[i], subject);
 	snprintf(sub, sizeof(sub), "global.%s", test);
+	suite_report(NULL, "%s: %u cases, %u checks, kernel %u.%u: lists %sfiltered (rule 10)", test,
+		     nr, total_checks, msr_host_kernel() >> 16, (msr_host_kernel() >> 8) & 0xff,
+		     msr_model_vmx_lists_filtered(msr_host_kernel()) ? "" : "not ");
 	msr_div_tally_print(&t, sub, stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u failing checks in %u cases; rerun: msr_nested_vmx_lists_test -r %s",
 				 bad, nr, sub);
@@ -636,6 +643,7 @@ TEST(dedicated_fields)
 	REQUIRE_VMX();
 	for (i = 0; i < ARRAY_SIZE(masks); i++)
 		bad += run_dedicated_case(_metadata, &t, masks[i]);
+	suite_report(NULL, "dedicated_fields: %zu cases, %u checks", ARRAY_SIZE(masks), total_checks);
 	msr_div_tally_print(&t, "global.dedicated_fields", stderr);
 	EXPECT_EQ(0, bad) TH_LOG("%u failing checks; rerun: msr_nested_vmx_lists_test -r global.dedicated_fields",
 				 bad);
