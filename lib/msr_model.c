@@ -139,6 +139,30 @@ const struct msr_rule_info msr_rules[MSR_RULE_COUNT] = {
 	RULE(SIDE_EFFECT_CPUID_ABSENT,
 	     "not predicted: RDTSCP/RDPID executed natively while the guest CPUID lacks them "
 	     "(the suite sets both where KVM_GET_SUPPORTED_CPUID has them)"),
+	RULE(VMX_LIST_DONE,
+	     "vmx/nested.c:nested_vmx_load_msr()/nested_vmx_store_msr(): every entry of the "
+	     "VMX MSR list loaded or stored"),
+	RULE(VMX_LIST_UNFILTERED,
+	     "6.1 vmx/nested.c:nested_vmx_load_msr()/nested_vmx_get_vmexit_msr_value(): "
+	     "kvm_set_msr()/kvm_get_msr(), no filter (filtered since 6.12, 653ea4489e69)"),
+	RULE(VMX_ENTRY_LOAD_FAIL,
+	     "api.rst 4.97 warning; vmx/nested.c:nested_vmx_enter_non_root_mode(): a "
+	     "VM-entry MSR-load entry the filter denies (kvm_set_msr_with_filter()) is a "
+	     "VM-exit EXIT_REASON_MSR_LOAD_FAIL|FAILED_VMENTRY, qualification "
+	     "nested_vmx_load_msr()'s i + 1"),
+	RULE(VMX_EXIT_LIST_ABORT,
+	     "api.rst 4.97 warning; vmx/nested.c:prepare_vmcs12()/load_vmcs12_host_state(): a "
+	     "denied VM-exit MSR-store/-load entry is nested_vmx_abort(): "
+	     "KVM_REQ_TRIPLE_FAULT, outside guest mode KVM_EXIT_SHUTDOWN "
+	     "(x86.c:vcpu_enter_guest())"),
+	RULE(VMX_LIST_FILTER_EXIT_IGNORED,
+	     "api.rst 4.97: KVM ignores KVM_MSR_EXIT_REASON_FILTER for the VMX MSR lists "
+	     "(nested.c never calls kvm_msr_user_space())"),
+	RULE(VMX_DEDICATED_UNFILTERED,
+	     "api.rst 4.97 warning: MSRs loaded/stored via dedicated VMCS fields are not "
+	     "filtered (vmx/nested.c:prepare_vmcs02(), load_vmcs12_host_state(), "
+	     "sync_vmcs02_to_vmcs12() set PAT, EFER, DEBUGCTL, SYSENTER_*, BNDCFGS directly, "
+	     "PERF_GLOBAL_CTRL by kvm_set_msr())"),
 };
 
 const char *msr_rule_name(enum msr_rule rule)
@@ -986,6 +1010,127 @@ struct msr_side_effect_verdict msr_model_side_effect(const struct msr_side_effec
 		v.value = v.aux = 0;
 	}
 	return v;
+}
+
+/* --- rule 11: nested VMX MSR lists and dedicated VMCS fields ------------ */
+
+/* The version rule: 653ea4489e69 (v6.12-rc1) made nested.c filter the lists. */
+bool msr_model_vmx_lists_filtered(__u32 kernel)
+{
+	return kernel >= MSR_MODEL_VMX_LISTS_FILTERED_SINCE;
+}
+
+/* Loads are writes of the MSR (kvm_set_msr_with_filter()), the store a read. */
+__u32 msr_model_vmx_list_filter_type(enum msr_vmx_list list)
+{
+	return list == MSR_VMX_EXIT_STORE ? KVM_MSR_FILTER_READ : KVM_MSR_FILTER_WRITE;
+}
+
+/* One list entry: the filter as for a guest access of its type, from 6.12 on. */
+struct msr_filter_verdict msr_model_vmx_list_entry(const struct msr_model_filter_state *s,
+						   __u32 kernel, enum msr_vmx_list list,
+						   __u32 index)
+{
+	if (!msr_model_vmx_lists_filtered(kernel))
+		return filter_verdict(true, MSR_RULE_VMX_LIST_UNFILTERED, -1);
+	return msr_model_filter_allows(s, index, msr_model_vmx_list_filter_type(list));
+}
+
+/*
+ * api.rst 4.97: a denied entry never exits to userspace, whatever the
+ * exit mask (nested.c turns KVM_MSR_RET_FILTERED into the list's failure).
+ */
+__u32 msr_model_vmx_list_user_exit(__u64 exit_mask, enum msr_rule *rule)
+{
+	(void)exit_mask;
+	*rule = MSR_RULE_VMX_LIST_FILTER_EXIT_IGNORED;
+	return 0;
+}
+
+/*
+ * nested_vmx_load_msr() / nested_vmx_store_msr(): entries in order, the
+ * first one that fails stops the walk; those before it stay loaded or
+ * stored (nothing is undone).
+ */
+struct msr_vmx_list_verdict msr_model_vmx_list(const struct msr_model_filter_state *s,
+					       __u32 kernel, enum msr_vmx_list list,
+					       const __u32 *indices, unsigned int n)
+{
+	struct msr_vmx_list_verdict v = { .rule = MSR_RULE_VMX_LIST_DONE, .processed = true };
+
+	for (v.done = 0; v.done < n; v.done++) {
+		v.fv = msr_model_vmx_list_entry(s, kernel, list, indices[v.done]);
+		if (!v.fv.allowed) {
+			v.failed = true;
+			v.rule = list == MSR_VMX_ENTRY_LOAD ? MSR_RULE_VMX_ENTRY_LOAD_FAIL :
+							      MSR_RULE_VMX_EXIT_LIST_ABORT;
+			break;
+		}
+	}
+	return v;
+}
+
+/*
+ * nested.c: the VM-entry list after the guest state (a failure is a
+ * VM-entry failure VM-exit, qualification "return i + 1" of
+ * nested_vmx_load_msr()); then the VM-exit: prepare_vmcs12() stores the
+ * store list only for an exit that is no VM-entry failure, and
+ * load_vmcs12_host_state() loads the exit list on every exit, after an
+ * abort of the store too.  nested_vmx_abort() requests a triple fault,
+ * which outside guest mode ends KVM_RUN with KVM_EXIT_SHUTDOWN before L1
+ * runs again.
+ */
+struct msr_vmx_transition msr_model_vmx_transition(const struct msr_model_filter_state *s,
+						   __u32 kernel, __u64 exit_mask,
+						   const __u32 (*indices)[MSR_MODEL_VMX_LIST_MAX],
+						   const unsigned int *n)
+{
+	struct msr_vmx_transition t = { 0 };
+	struct msr_vmx_list_verdict *in = &t.list[MSR_VMX_ENTRY_LOAD];
+
+	*in = msr_model_vmx_list(s, kernel, MSR_VMX_ENTRY_LOAD, indices[MSR_VMX_ENTRY_LOAD],
+				 n[MSR_VMX_ENTRY_LOAD]);
+	if (in->failed) {
+		t.l1_exit_reason = MSR_MODEL_VMX_EXIT_MSR_LOAD_FAIL |
+				   MSR_MODEL_VMX_EXIT_FAILED_VMENTRY;
+		t.l1_exit_qual = in->done + 1;
+	} else {
+		t.l2_ran = true;
+		t.l1_exit_reason = MSR_MODEL_VMX_EXIT_VMCALL;
+		t.list[MSR_VMX_EXIT_STORE] =
+			msr_model_vmx_list(s, kernel, MSR_VMX_EXIT_STORE,
+					   indices[MSR_VMX_EXIT_STORE], n[MSR_VMX_EXIT_STORE]);
+	}
+	t.list[MSR_VMX_EXIT_LOAD] = msr_model_vmx_list(s, kernel, MSR_VMX_EXIT_LOAD,
+						       indices[MSR_VMX_EXIT_LOAD],
+						       n[MSR_VMX_EXIT_LOAD]);
+	t.vm_abort = t.list[MSR_VMX_EXIT_STORE].failed || t.list[MSR_VMX_EXIT_LOAD].failed;
+	t.user_exit = msr_model_vmx_list_user_exit(exit_mask, &t.user_exit_rule);
+	return t;
+}
+
+/*
+ * api.rst 4.97 warning: PAT, EFER, DEBUGCTL, SYSENTER_*, BNDCFGS and
+ * PERF_GLOBAL_CTRL loaded or saved through their VMCS fields are never
+ * filtered, in any access type or kernel.
+ */
+struct msr_filter_verdict msr_model_vmx_dedicated_field(const struct msr_model_filter_state *s,
+							__u32 index, __u32 type)
+{
+	(void)s;
+	(void)index;
+	(void)type;
+	return filter_verdict(true, MSR_RULE_VMX_DEDICATED_UNFILTERED, -1);
+}
+
+const char *msr_model_vmx_list_str(enum msr_vmx_list list)
+{
+	static const char * const names[] = {
+		[MSR_VMX_ENTRY_LOAD] = "entry_load", [MSR_VMX_EXIT_STORE] = "exit_store",
+		[MSR_VMX_EXIT_LOAD] = "exit_load",
+	};
+
+	return (unsigned int)list < MSR_VMX_LISTS ? names[list] : "?";
 }
 
 /* --- formatting helpers ------------------------------------------------ */

@@ -142,6 +142,13 @@ enum msr_rule {
 	MSR_RULE_SIDE_EFFECT_UD,
 	MSR_RULE_SIDE_EFFECT_NOT_EMULATED,
 	MSR_RULE_SIDE_EFFECT_CPUID_ABSENT,
+	/* VMX VM-Enter/VM-Exit MSR lists, dedicated VMCS fields: api.rst 4.97 warning */
+	MSR_RULE_VMX_LIST_DONE,
+	MSR_RULE_VMX_LIST_UNFILTERED,
+	MSR_RULE_VMX_ENTRY_LOAD_FAIL,
+	MSR_RULE_VMX_EXIT_LIST_ABORT,
+	MSR_RULE_VMX_LIST_FILTER_EXIT_IGNORED,
+	MSR_RULE_VMX_DEDICATED_UNFILTERED,
 	MSR_RULE_COUNT
 };
 
@@ -476,6 +483,73 @@ __u32 msr_insn_msr(enum msr_insn insn);			/* the MSR that names its cases */
 struct msr_side_effect_verdict msr_model_side_effect(const struct msr_side_effect_facts *f,
 						     enum msr_insn insn,
 						     const struct msr_side_effect_state *st);
+
+/*
+ * Rule 11: nested VMX.  The VM-entry MSR-load list, the VM-exit MSR-store
+ * list and the VM-exit MSR-load list of L1's vmcs12 (struct vmx_msr_entry
+ * arrays), and the MSRs with VMCS fields of their own, under the userspace
+ * filter (api.rst 4.97's warning; vmx/nested.c).  The lists are filtered
+ * since 6.12 (653ea4489e69, "KVM: nVMX: Honor userspace MSR filter lists
+ * for nested VM-Enter/VM-Exit", merged for v6.12-rc1 with kvm-x86-vmx-6.12;
+ * 6.1 nested.c uses kvm_set_msr()/kvm_get_msr()).  The caller's entries are
+ * ones KVM's handler and nested.c's own checks accept (no FS_BASE, GS_BASE,
+ * UCODE_REV, ..., valid values): only the filter can fail them here.
+ */
+enum msr_vmx_list {
+	MSR_VMX_ENTRY_LOAD,	/* VM-entry MSR-load list: L2's values loaded */
+	MSR_VMX_EXIT_STORE,	/* VM-exit MSR-store list: L2's values saved */
+	MSR_VMX_EXIT_LOAD,	/* VM-exit MSR-load list: L1's values loaded */
+	MSR_VMX_LISTS
+};
+
+/* arch/x86/include/uapi/asm/vmx.h */
+#define MSR_MODEL_VMX_EXIT_VMCALL		18u
+#define MSR_MODEL_VMX_EXIT_MSR_LOAD_FAIL	34u
+#define MSR_MODEL_VMX_EXIT_FAILED_VMENTRY	0x80000000u
+/* The first release whose nested.c filters the lists. */
+#define MSR_MODEL_VMX_LISTS_FILTERED_SINCE	MSR_KERNEL(6, 12)
+
+#define MSR_MODEL_VMX_LIST_MAX			8	/* entries the model takes per list */
+
+struct msr_vmx_list_verdict {
+	enum msr_rule rule;		/* VMX_LIST_DONE, VMX_ENTRY_LOAD_FAIL, VMX_EXIT_LIST_ABORT */
+	bool processed;			/* KVM walked the list at all */
+	unsigned int done;		/* entries loaded/stored before the failing one (all: n) */
+	bool failed;
+	struct msr_filter_verdict fv;	/* the failing entry's filter decision */
+};
+
+/* One VM-entry attempt of L1 (VMLAUNCH) and the VM-exit that ends it. */
+struct msr_vmx_transition {
+	struct msr_vmx_list_verdict list[MSR_VMX_LISTS];
+	bool l2_ran;			/* VM-entry succeeded */
+	__u32 l1_exit_reason;		/* what L1 reads in VM_EXIT_REASON (no abort) */
+	__u64 l1_exit_qual;		/* ... and in EXIT_QUALIFICATION */
+	bool vm_abort;			/* KVM_RUN ends with KVM_EXIT_SHUTDOWN, L1 never resumes */
+	__u32 user_exit;		/* a KVM_EXIT_X86_RDMSR/WRMSR for an entry: never (0) */
+	enum msr_rule user_exit_rule;
+};
+
+bool msr_model_vmx_lists_filtered(__u32 kernel);
+__u32 msr_model_vmx_list_filter_type(enum msr_vmx_list list);
+struct msr_filter_verdict msr_model_vmx_list_entry(const struct msr_model_filter_state *s,
+						   __u32 kernel, enum msr_vmx_list list,
+						   __u32 index);
+__u32 msr_model_vmx_list_user_exit(__u64 exit_mask, enum msr_rule *rule);
+struct msr_vmx_list_verdict msr_model_vmx_list(const struct msr_model_filter_state *s,
+					       __u32 kernel, enum msr_vmx_list list,
+					       const __u32 *indices, unsigned int n);
+/*
+ * L1's VMLAUNCH of an L2 that exits with VMCALL: @indices[l][0..@n[l])
+ * the entries of list l, processed in nested.c's order.
+ */
+struct msr_vmx_transition msr_model_vmx_transition(const struct msr_model_filter_state *s,
+						   __u32 kernel, __u64 exit_mask,
+						   const __u32 (*indices)[MSR_MODEL_VMX_LIST_MAX],
+						   const unsigned int *n);
+struct msr_filter_verdict msr_model_vmx_dedicated_field(const struct msr_model_filter_state *s,
+							__u32 index, __u32 type);
+const char *msr_model_vmx_list_str(enum msr_vmx_list list);
 
 /* Formatting helpers (the only I/O-ish code): names for printing. */
 const char *msr_model_result_str(enum msr_result result);
