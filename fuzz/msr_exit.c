@@ -53,8 +53,8 @@
  *                  (xb >> 1) & 7: 0 the RDMSR/WRMSR above, 1.. an
  *                  instruction that reads MSRs as a side effect (enum
  *                  msr_insn: 1 RDTSCP, 2 RDPID, 3 RDTSC, 4 SYSCALL,
- *                  5 SYSENTER, 6 SWAPGS; values past the last are the
- *                  RDMSR/WRMSR): a case of msr_model_side_effect(), named
+ *                  5 SYSENTER, 6 SWAPGS, 7 SYSCALL in compatibility
+ *                  mode): a case of msr_model_side_effect(), named
  *                  by msr_insn_msr() (the decoded index, value and answer
  *                  unused).  It is the decoded RDMSR/WRMSR instead where the
  *                  model says KVM cannot complete it or does not predict
@@ -988,11 +988,12 @@ static void me_seeds_side_effect(struct fuzz_emit *e)
 		snprintf(name, sizeof(name), "insn_%s_mask_%u", sp->name, t * 3 % 8);
 		me_emit(e, name, &o);
 	}
-	/* One instruction per seed, no filter (the typical shape). */
+	/* One instruction per seed (its own signature), its MSRs denied. */
+	n = spec_ranges(&msr_side_effect_filter_specs[0], rs, &tw);
 	for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++) {
 		o.n = 0;
 		put_mask_x(&o, KVM_MSR_EXIT_REASON_FILTER, false, 0, 0, true);
-		put_filter(&o, false, 0, NULL, TW_NONE, 0);
+		put_filter(&o, false, n, rs, tw, 0);
 		op = (struct me_op){ .sel = SEL_CATALOG, .index = MSR_CAT_TSC_AUX,
 				     .insn = (enum msr_insn)k };
 		put_op(&o, &op);
