@@ -20,7 +20,10 @@
  *                  features KVM supports), clear = absent (no toggled
  *                  feature: the same guest on every host; the bit was
  *                  unused before, and clear in every saved regression, so
- *                  those replay as they did).  mb & 0xc0: unused.
+ *                  those replay as they did).  mb & 0x40: each op
+ *                  carries one more byte xb (below; clear in every
+ *                  regression saved before it, so those decode as they
+ *                  did).  mb & 0x80: reserved (L2).
  *   u8 fh          filter F: flags = fh & 8 (DEFAULT_DENY), nranges =
  *                  (fh & 7) % 5; t = fh >> 4: t >= 9 is a "twist" (below).
  *   [u8 tb]        only with a twist.
@@ -43,6 +46,25 @@
  *     u64 data     the answer if the op exits: msr.data,
  *     u8 error     msr.error,
  *     u8 sc        scribbles: bit 0 msr.index, bit 1 msr.reason, bit 2 pad.
+ *     [u8 xb]      only with mb & 0x40: xb & 1 the forced emulation prefix
+ *                  (where kvm.force_emulation_prefix is on, read once per
+ *                  process; elsewhere the op runs natively: the same verdict
+ *                  on a host every time, the decoded input says which);
+ *                  (xb >> 1) & 7: 0 the RDMSR/WRMSR above, 1.. an
+ *                  instruction that reads MSRs as a side effect (enum
+ *                  msr_insn: 1 RDTSCP, 2 RDPID, 3 RDTSC, 4 SYSCALL,
+ *                  5 SYSENTER, 6 SWAPGS, 7 SYSCALL in compatibility
+ *                  mode): a case of msr_model_side_effect(), named
+ *                  by msr_insn_msr() (the decoded index, value and answer
+ *                  unused).  It is the decoded RDMSR/WRMSR instead where the
+ *                  model says KVM cannot complete it or does not predict
+ *                  it here (SYSENTER on AMD or emulated, RDTSCP emulated,
+ *                  RDTSCP/RDPID natively without their CPUID bit: the
+ *                  absent state), or an earlier op of the input stored an
+ *                  MSR it reads (or EFER: SCE).  Either guest CPUID state:
+ *                  every VM holds the side-effect values
+ *                  (guest_msr_side_effect_load() at its creation, so they
+ *                  are the initial values every input starts from).
  *
  * F is always valid (DEFAULT_DENY without ranges is dropped).  A twist is a
  * second install right after F, derived from it, that the model usually
@@ -100,10 +122,13 @@
 #define ME_SCRIBBLE_REASON	0x80u
 #define ME_VM_POOL		4	/* per guest CPUID state */
 #define ME_CPUID_PRESENT	0x20	/* mb: the guest CPUID state */
+#define ME_OP_EXTRA		0x40	/* mb: each op carries xb */
+/* mb & 0x80: reserved (L2) */
+#define ME_XB_FEP		0x01	/* xb: the forced emulation prefix */
 #define ME_READBACK_EVERY	8	/* fuzzing; replay: every input */
 
 /* Feedback tags. */
-enum { TAG_CAP = 0xe1, TAG_FILTER, TAG_OP, TAG_COMPLETE, TAG_RAW, TAG_REENTRY };
+enum { TAG_CAP = 0xe1, TAG_FILTER, TAG_OP, TAG_COMPLETE, TAG_RAW, TAG_REENTRY, TAG_INSN };
 
 enum me_sel { SEL_CATALOG, SEL_X2APIC, SEL_RAW };
 enum me_twist {
@@ -142,10 +167,13 @@ struct me_op {
 	__u64 data;
 	__u8 error;
 	__u8 scribble;
+	bool fep;		/* xb: forced emulation asked (runs so if FEP is on) */
+	enum msr_insn insn;	/* xb: the instruction (MSR_INSN_ACCESS: RDMSR/WRMSR) */
 };
 
 struct me_input {
 	enum msr_cpuid_state cpuid;	/* the VM's guest CPUID */
+	bool extra;			/* mb & ME_OP_EXTRA: the ops carry xb */
 	__u64 mask;
 	bool bad_cap;
 	__u64 bad_args0;
@@ -223,6 +251,7 @@ static void decode(const uint8_t *data, size_t size, struct me_input *x)
 	mb = fuzz_u8(&in);
 	x->mask = mb & KVM_MSR_EXIT_REASON_VALID_MASK;
 	x->cpuid = mb & ME_CPUID_PRESENT ? MSR_CPUID_PRESENT : MSR_CPUID_ABSENT;
+	x->extra = mb & ME_OP_EXTRA;
 	if (mb & 0x08) {
 		x->bad_cap = true;
 		x->bad_args0 = fuzz_u64(&in);
@@ -279,7 +308,28 @@ static void decode(const uint8_t *data, size_t size, struct me_input *x)
 		o->data = fuzz_u64(&in);
 		o->error = fuzz_u8(&in);
 		o->scribble = fuzz_u8(&in);
+		if (x->extra) {
+			__u8 xb = fuzz_u8(&in), k = (xb >> 1) & 7;
+
+			o->fep = xb & ME_XB_FEP;
+			o->insn = k < MSR_INSNS ? (enum msr_insn)k : MSR_INSN_ACCESS;
+		}
 	}
+}
+
+/* kvm.force_emulation_prefix, read once: an input's path is fixed per process. */
+static bool me_fep_on(void)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = suite_forced_emulation_enabled();
+	return on;
+}
+
+static enum msr_path op_path(const struct me_op *o)
+{
+	return o->fep && me_fep_on() ? MSR_PATH_FORCED_EMULATION : MSR_PATH_NATIVE;
 }
 
 /* ---- encoding (seeds): the inverse of decode() ------------------------------ */
@@ -290,15 +340,26 @@ struct me_seed_range {
 	__u8 pattern;
 };
 
+/* Whether the ops of the seed being written carry xb (put_mask()'s @extra). */
+static bool put_xb;
+
 /* The first byte; me_emit() writes each seed again with ME_CPUID_PRESENT. */
-static void put_mask(struct fuzz_out *o, __u64 mask, bool bad, __u64 args0, __u32 flags)
+static void put_mask_x(struct fuzz_out *o, __u64 mask, bool bad, __u64 args0, __u32 flags,
+		       bool extra)
 {
-	fuzz_put_u8(o, (mask & 7) | (bad ? 0x08 : 0) | (bad && flags ? 0x10 : 0));
+	put_xb = extra;
+	fuzz_put_u8(o, (mask & 7) | (bad ? 0x08 : 0) | (bad && flags ? 0x10 : 0) |
+		    (extra ? ME_OP_EXTRA : 0));
 	if (bad) {
 		fuzz_put_u64(o, args0);
 		if (flags)
 			fuzz_put_u32(o, flags);
 	}
+}
+
+static void put_mask(struct fuzz_out *o, __u64 mask, bool bad, __u64 args0, __u32 flags)
+{
+	put_mask_x(o, mask, bad, args0, flags, false);
 }
 
 static void put_filter(struct fuzz_out *o, bool deny, unsigned int n,
@@ -341,6 +402,8 @@ static void put_op(struct fuzz_out *o, const struct me_op *op)
 	fuzz_put_u64(o, op->data);
 	fuzz_put_u8(o, op->error);
 	fuzz_put_u8(o, op->scribble);
+	if (put_xb)
+		fuzz_put_u8(o, (op->fep ? ME_XB_FEP : 0) | op->insn << 1);
 }
 
 /* ---- VMs ---------------------------------------------------------------- */
@@ -359,6 +422,7 @@ struct me_vm {
 	bool never_installed;
 	struct me_fspec spec;
 	struct msr_model_filter_state fstate;
+	struct msr_side_effect_state se;	/* loaded at creation */
 };
 
 #define ME_VMS	(MSR_CPUID_STATES * ME_VM_POOL)
@@ -371,6 +435,10 @@ static void me_vm_create(struct me_vm *vm, enum msr_cpuid_state cpuid)
 
 	memset(vm, 0, sizeof(*vm));
 	msr_vm_create(&vm->m, cpuid, msr_image_pages());
+	/* Side-effect instructions' MSRs (and EFER.SCE): initial values of every input. */
+	guest_msr_side_effect_values(&vm->se);
+	guest_msr_side_effect_load(&vm->m.g, &vm->se);
+	msr_vcpu_model_from_host(&vm->m.model, &vm->m.host, vm->m.g.vcpu);
 	vm->restorable = msr_vm_read(&vm->m, vm->init);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		if (!vm->m.catalog.entries[i].probe.host_writable)
@@ -417,6 +485,7 @@ static struct {
 	enum msr_value_kind vkind[ME_MAX_OPS];	/* after demotions */
 	__u64 cur[MSR_CATALOG_SIZE];	/* the model's MSR values */
 	__u32 written;			/* catalog entries (bits) */
+	__u32 stored;			/* ... the model says KVM stored */
 	bool checking;
 } st;
 
@@ -524,6 +593,52 @@ static bool install(struct me_vm *vm, const struct me_fspec *s, bool *refused)
 
 /* ---- the cases ------------------------------------------------------------------ */
 
+static struct msr_case_answer answer_of(const struct me_op *in)
+{
+	return (struct msr_case_answer){
+		.error = in->error, .data = in->data, .reentry = in->reentry,
+		.index_xor = in->scribble & 1 ? ~(__u32)in->scribble : 0,
+		.scribble_reason = in->scribble & 2, .reason = ME_SCRIBBLE_REASON | in->scribble,
+		.scribble_pad = in->scribble & 4, .pad = 0xff ^ in->scribble,
+	};
+}
+
+static bool stored_earlier(const struct me_vm *vm, __u32 index)
+{
+	const struct msr_catalog_entry *e = msr_catalog_find(&vm->m.catalog, index);
+
+	return e && (st.stored & (1u << (e - vm->m.catalog.entries)));
+}
+
+/*
+ * Op @in as its side-effect instruction, predicted by the engine; false
+ * (the decoded RDMSR/WRMSR instead) where the model says KVM cannot
+ * complete it or does not predict it here, or an earlier op stored an MSR
+ * it reads or EFER (the values would no longer be the VM's vm->se).
+ */
+static bool predict_insn(const struct me_vm *vm, const struct msr_case_setting *set,
+			 const struct me_op *in, struct msr_case *c)
+{
+	const struct msr_catalog_entry *e;
+	struct msr_facts f;
+	unsigned int i;
+
+	*c = (struct msr_case){
+		.insn = in->insn, .index = msr_insn_msr(in->insn), .access = MSR_RDMSR,
+		.path = op_path(in), .answer = answer_of(in),
+	};
+	e = msr_catalog_find(&vm->m.catalog, c->index);
+	c->entry = e ? (int)(e - vm->m.catalog.entries) : -1;
+	msr_facts_init(&f, c->index);	/* unused: the rule decides */
+	msr_case_predict(set, c, &f);
+	if (!c->se.runs || stored_earlier(vm, MSR_CAT_EFER))
+		return false;
+	for (i = 0; i < c->se.nmsrs; i++)
+		if (stored_earlier(vm, c->se.msrs[i]))
+			return false;
+	return true;
+}
+
 /* Op @in as a case: its value from the decoded kind, its answer. */
 static void predict_op(const struct me_vm *vm, const struct msr_case_setting *set,
 		       const struct me_op *in, struct msr_case *c, enum msr_value_kind *vkind)
@@ -531,20 +646,18 @@ static void predict_op(const struct me_vm *vm, const struct msr_case_setting *se
 	const struct msr_catalog_entry *e = msr_catalog_find(&vm->m.catalog, in->index);
 	struct msr_facts f;
 
+	*vkind = MSR_VALUE_VALID;
+	if (in->insn != MSR_INSN_ACCESS && predict_insn(vm, set, in, c))
+		return;
 	*c = (struct msr_case){
 		.index = in->index, .access = in->write ? MSR_WRMSR : MSR_RDMSR,
 		.entry = e ? (int)(e - vm->m.catalog.entries) : -1,
-		.answer = {
-			.error = in->error, .data = in->data, .reentry = in->reentry,
-			.index_xor = in->scribble & 1 ? ~(__u32)in->scribble : 0,
-			.scribble_reason = in->scribble & 2, .reason = ME_SCRIBBLE_REASON | in->scribble,
-			.scribble_pad = in->scribble & 4, .pad = 0xff ^ in->scribble,
-		},
+		.path = op_path(in), .answer = answer_of(in),
 	};
 	*vkind = in->vkind;
 	if (e)
 		msr_case_facts(&vm->m.catalog, &vm->m.model, st.cur, vm->restorable, c->entry,
-			       MSR_PATH_NATIVE, &f);
+			       c->path, &f);
 	if (c->access == MSR_WRMSR) {
 		if (!e)	/* x2APIC: any value fails; raw: demoted unless the filter denies it */
 			c->value = in->index >= MSR_MODEL_X2APIC_FIRST &&
@@ -565,8 +678,10 @@ static void predict_op(const struct me_vm *vm, const struct msr_case_setting *se
 	}
 	if (e && c->access == MSR_WRMSR) {
 		st.written |= 1u << c->entry;
-		if (c->first.result == MSR_RESULT_DONE && c->first.stored)
+		if (c->first.result == MSR_RESULT_DONE && c->first.stored) {
 			st.cur[c->entry] = c->first.data;
+			st.stored |= 1u << c->entry;
+		}
 	}
 }
 
@@ -710,6 +825,7 @@ static void me_one(const uint8_t *data, size_t size)
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
 		st.cur[i] = vm->restorable & (1u << i) ? vm->init[i] : 0;
 	st.written = 0;
+	st.stored = 0;
 
 	if (!vm->mask_known || vm->mask != x->mask)
 		set_cap(vm, x->mask, 0);
@@ -723,11 +839,13 @@ static void me_one(const uint8_t *data, size_t size)
 	if (!st.checking || !x->nops)
 		return;
 
-	set = (struct msr_case_setting){ &vm->fstate, vm->mask, &vm->m.model, refused };
+	set = (struct msr_case_setting){ &vm->fstate, vm->mask, &vm->m.model, refused, &vm->se };
 	for (i = 0; i < x->nops; i++) {
 		const struct msr_case *c = &st.c[i];
 
 		predict_op(vm, &set, &x->ops[i], &st.c[i], &st.vkind[i]);
+		if (c->insn != MSR_INSN_ACCESS)
+			fuzz_feedback(fuzz_key(TAG_INSN, c->insn, c->path, c->se.rule));
 		fuzz_feedback(fuzz_key(TAG_OP, c->full ? c->first.cause : 0x100 | c->fv.rule,
 				       c->full ? c->first.rule : c->kind,
 				       c->access | c->first.msr.reason << 1 | st.vkind[i] << 4));
@@ -775,6 +893,14 @@ static void me_describe(const uint8_t *data, size_t size, FILE *out)
 			(unsigned long long)o->data, o->error, o->scribble & 1 ? " index" : "",
 			o->scribble & 2 ? " reason" : "", o->scribble & 4 ? " pad" : "",
 			o->scribble & 7 ? "" : " none", msr_reentry_name(o->reentry));
+		if (x.extra && o->insn != MSR_INSN_ACCESS)
+			fprintf(out, "      xb: instead %s (case %s), %s; the RDMSR/WRMSR above where "
+				"the model has KVM not complete it here or an earlier op stored "
+				"its MSRs\n", msr_insn_name(o->insn), msr_name(msr_insn_msr(o->insn)),
+				msr_path_name(op_path(o)));
+		if (x.extra && o->fep)
+			fprintf(out, "      xb: forced emulation asked: kvm.force_emulation_prefix %s\n",
+				me_fep_on() ? "on, emulated" : "off, runs natively");
 	}
 	if (st.vm && st.vm->live && st.vm->m.cpuid == x.cpuid)
 		fprintf(out, "    (the VM: %s backend, vendor %s, guest CPUID %s, guest features "
@@ -795,6 +921,95 @@ static void me_describe(const uint8_t *data, size_t size, FILE *out)
 static void me_emit(struct fuzz_emit *e, const char *name, const struct fuzz_out *o)
 {
 	fuzz_emit_cpuid_states(e, name, o, 0, ME_CPUID_PRESENT);
+}
+
+/* Spec @sp as seed ranges (at most ME_DECODED_RANGES) and the twist it needs. */
+static unsigned int spec_ranges(const struct msr_filter_spec *sp, struct me_seed_range *rs,
+				enum me_twist *tw)
+{
+	unsigned int k, n = 0;
+
+	*tw = TW_NONE;
+	for (k = 0; k < sp->nranges && n < ME_DECODED_RANGES; k++) {
+		if (sp->ranges[k].flags & ~KVM_MSR_FILTER_RANGE_VALID_MASK) {
+			*tw = TW_RANGE_FLAGS;
+			continue;
+		}
+		rs[n++] = (struct me_seed_range){ sp->ranges[k].flags ?
+			sp->ranges[k].flags : KVM_MSR_FILTER_READ,
+			sp->ranges[k].base, sp->ranges[k].nmsrs ?
+			(sp->ranges[k].nmsrs > 2048 ? 2048 : sp->ranges[k].nmsrs) : 1,
+			sp->ranges[k].pattern };
+	}
+	if ((sp->flags & KVM_MSR_FILTER_DEFAULT_DENY) && !n)
+		*tw = TW_DENY_EMPTY;
+	return n;
+}
+
+/*
+ * Side-effect instructions (xb): under each side-effect filter layout
+ * (they deny every MSR the instructions read) and exit mask @mask, each
+ * instruction natively and with the forced emulation prefix, then RDMSR
+ * and WRMSR of its MSR, still filtered.
+ */
+static void me_seeds_side_effect(struct fuzz_emit *e)
+{
+	static struct fuzz_out o;
+	struct me_seed_range rs[MSR_SPEC_MAX_RANGES];
+	unsigned int t, k, n;
+	enum me_twist tw;
+	struct me_op op;
+	char name[96];
+
+	for (t = 0; t < 2 * MSR_SIDE_EFFECT_FILTER_SPECS; t++) {
+		const struct msr_filter_spec *sp = &msr_side_effect_filter_specs[t];
+
+		n = spec_ranges(sp, rs, &tw);
+		o.n = 0;
+		put_mask_x(&o, t * 3 % 8, false, 0, 0, true);
+		put_filter(&o, sp->flags & KVM_MSR_FILTER_DEFAULT_DENY, n, rs, tw, 0);
+		for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++) {
+			op = (struct me_op){ .sel = SEL_CATALOG, .index = MSR_CAT_EFER,
+					     .insn = (enum msr_insn)k, .data = k };
+			put_op(&o, &op);
+			op.fep = true;
+			put_op(&o, &op);
+		}
+		for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++) {
+			__u32 idx = msr_insn_msr((enum msr_insn)k);
+
+			if (!msr_catalog_table_find(idx))
+				continue;
+			op = (struct me_op){ .write = k & 1, .sel = SEL_CATALOG, .index = idx,
+					     .fep = k & 2, .param = k, .data = ~0ull - k,
+					     .error = k & 1, .scribble = k };
+			put_op(&o, &op);
+		}
+		snprintf(name, sizeof(name), "insn_%s_mask_%u", sp->name, t * 3 % 8);
+		me_emit(e, name, &o);
+	}
+	/* One instruction per seed (its own signature), its MSRs denied. */
+	n = spec_ranges(&msr_side_effect_filter_specs[0], rs, &tw);
+	for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++) {
+		o.n = 0;
+		put_mask_x(&o, KVM_MSR_EXIT_REASON_FILTER, false, 0, 0, true);
+		put_filter(&o, false, n, rs, tw, 0);
+		op = (struct me_op){ .sel = SEL_CATALOG, .index = MSR_CAT_TSC_AUX,
+				     .insn = (enum msr_insn)k };
+		put_op(&o, &op);
+		op.fep = true;
+		put_op(&o, &op);
+		snprintf(name, sizeof(name), "insn_%s", msr_insn_name((enum msr_insn)k));
+		me_emit(e, name, &o);
+	}
+	put_xb = false;
+	for (k = 0; k < 2 * MSR_INSNS; k++) {
+		__u8 xb = (k & 1 ? ME_XB_FEP : 0) | (k >> 1) << 1;
+
+		snprintf(name, sizeof(name), "xb_%s%s", msr_insn_name((enum msr_insn)(k >> 1)),
+			 k & 1 ? "_fep" : "");
+		e->token(e, name, &xb, 1);
+	}
 }
 
 static void me_seeds(struct fuzz_emit *e)
@@ -844,23 +1059,10 @@ static void me_seeds(struct fuzz_emit *e)
 		for (t = 0; t < nspecs[s]; t++) {
 			const struct msr_filter_spec *sp = &specs[s][t];
 			struct me_seed_range rs[MSR_SPEC_MAX_RANGES];
-			enum me_twist tw = TW_NONE;
-			unsigned int n = 0;
+			enum me_twist tw;
+			unsigned int n = spec_ranges(sp, rs, &tw);
 			__u8 tb = 0;
 
-			for (k = 0; k < sp->nranges && n < ME_DECODED_RANGES; k++) {
-				if (sp->ranges[k].flags & ~KVM_MSR_FILTER_RANGE_VALID_MASK) {
-					tw = TW_RANGE_FLAGS;
-					continue;
-				}
-				rs[n++] = (struct me_seed_range){ sp->ranges[k].flags ?
-					sp->ranges[k].flags : KVM_MSR_FILTER_READ,
-					sp->ranges[k].base, sp->ranges[k].nmsrs ?
-					(sp->ranges[k].nmsrs > 2048 ? 2048 : sp->ranges[k].nmsrs) : 1,
-					sp->ranges[k].pattern };
-			}
-			if ((sp->flags & KVM_MSR_FILTER_DEFAULT_DENY) && !n)
-				tw = TW_DENY_EMPTY;
 			o.n = 0;
 			put_mask(&o, (t + s) % 8, false, 0, 0);
 			put_filter(&o, sp->flags & KVM_MSR_FILTER_DEFAULT_DENY, n, rs, tw, tb);
@@ -950,6 +1152,8 @@ static void me_seeds(struct fuzz_emit *e)
 				  .param = 0x42 };
 	put_op(&o, &op);
 	me_emit(e, "typical", &o);
+
+	me_seeds_side_effect(e);
 
 	fuzz_emit_catalog_tokens(e);
 	for (k = 0; k < 2 * 8; k++) {

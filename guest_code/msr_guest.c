@@ -89,15 +89,35 @@ uint64_t guest_msr_gs_marks[2];
 /* STAR[47:32] and SYSENTER_CS: free slots of the library's GDT (its TSS ends at 0x28). */
 #define GUEST_MSR_SYSCALL_CS		0x28
 #define GUEST_MSR_SYSENTER_CS		0x38
+/* SYSCALL_COMPAT: a 32-bit code segment (base 0, 4 GiB, DPL 0, accessed) in the next slot. */
+#define GUEST_MSR_COMPAT_CS		0x48
+#define GUEST_MSR_COMPAT_CS_DESC	0x00cf9b000000ffffull
+
+/* SYSCALL_COMPAT's way back to 64-bit code after an exception: m16:32. */
+struct guest_msr_far32 {
+	uint32_t offset;
+	uint16_t selector;
+} __attribute__((packed));
+struct guest_msr_far32 guest_msr_compat_far;
+
+/* SYSCALL's record: RFLAGS at the entry, CS, SS, R11. */
+#define GUEST_SE_SYSCALL_RECORD				\
+    "	pushfq\n"						\
+    "	popq guest_msr_se(%rip)\n"				\
+    "	movw %cs, guest_msr_se+8(%rip)\n"			\
+    "	movw %ss, guest_msr_se+10(%rip)\n"			\
+    "	movl %r11d, guest_msr_se+12(%rip)\n"
+/* Back on the stack saved before the instruction: its SS and RSP pushed. */
+#define GUEST_SE_SAVED_STACK					\
+    "	mov guest_msr_se+32(%rip), %rsp\n"			\
+    "	mov %rsp, %rax\n"					\
+    "	pushq guest_msr_se+24(%rip)\n"				\
+    "	pushq %rax\n"
 
 asm(".pushsection .text\n"
     ".global guest_msr_syscall_entry\n"
     "guest_msr_syscall_entry:\n"
-    "	pushfq\n"
-    "	popq guest_msr_se(%rip)\n"
-    "	movw %cs, guest_msr_se+8(%rip)\n"
-    "	movw %ss, guest_msr_se+10(%rip)\n"
-    "	movl %r11d, guest_msr_se+12(%rip)\n"
+    GUEST_SE_SYSCALL_RECORD
     "	mov %rsp, %rax\n"
     "	pushq guest_msr_se+24(%rip)\n"
     "	pushq %rax\n"
@@ -111,15 +131,57 @@ asm(".pushsection .text\n"
     "	movw %cs, guest_msr_se+8(%rip)\n"
     "	movw %ss, guest_msr_se+10(%rip)\n"
     "	movl $0, guest_msr_se+12(%rip)\n"
-    "	mov guest_msr_se+32(%rip), %rsp\n"
-    "	mov %rsp, %rax\n"
-    "	pushq guest_msr_se+24(%rip)\n"
-    "	pushq %rax\n"
+    GUEST_SE_SAVED_STACK
     "	pushfq\n"
     "	pushq guest_msr_se+16(%rip)\n"
     "	pushq guest_msr_se+40(%rip)\n"
     "	iretq\n"
+    /* SYSCALL from compatibility mode: back to the 64-bit code, RFLAGS = R11 */
+    ".global guest_msr_cstar_entry\n"
+    "guest_msr_cstar_entry:\n"
+    GUEST_SE_SYSCALL_RECORD
+    GUEST_SE_SAVED_STACK
+    "	pushq %r11\n"
+    "	pushq guest_msr_se+16(%rip)\n"
+    "	pushq guest_msr_se+40(%rip)\n"
+    "	iretq\n"
+    /*
+     * Compatibility mode (CS GUEST_MSR_COMPAT_CS): SYSCALL, with the forced
+     * emulation prefix or not; an exception resumes (r11) at the far jump
+     * back to the 64-bit code (guest_msr_compat_far).
+     */
+    ".code32\n"
+    "guest_msr_compat_syscall_fep:\n"
+    "	" KVM_FEP "\n"
+    "guest_msr_compat_syscall_fep_insn:\n"
+    "	syscall\n"
+    "	jmp guest_msr_compat_back\n"
+    "guest_msr_compat_syscall:\n"
+    "	syscall\n"
+    "guest_msr_compat_back:\n"
+    "	ljmpl *guest_msr_compat_far\n"
+    ".code64\n"
     ".popsection\n");
+
+/*
+ * SYSCALL_COMPAT's "instruction" in the 64-bit code: the way back from
+ * CSTAR (3:, then retired) and after an exception (2:, not retired), the
+ * fixup registers for @at (the SYSCALL in the 32-bit code), a far return
+ * into @stub.
+ */
+#define GUEST_SE_COMPAT(stub, at)					\
+	"lea 3f(%%rip), %%rax\n\t"					\
+	"mov %%rax, guest_msr_se+40(%%rip)\n\t"			\
+	"lea 2f(%%rip), %%rax\n\t"					\
+	"movl %%eax, guest_msr_compat_far(%%rip)\n\t"			\
+	"movw %%cs, guest_msr_compat_far+4(%%rip)\n\t"		\
+	"lea " at "(%%rip), %%r10\n\t"					\
+	"lea guest_msr_compat_back(%%rip), %%r11\n\t"			\
+	"pushq $" __stringify(GUEST_MSR_COMPAT_CS) "\n\t"		\
+	"lea " stub "(%%rip), %%rax\n\t"				\
+	"pushq %%rax\n\t"						\
+	"lretq\n"							\
+	"3:\t"
 
 /* Before SYSCALL/SYSENTER: past the red zone, the way back saved, the record cleared. */
 #define GUEST_SE_LEAVE							\
@@ -132,6 +194,9 @@ asm(".pushsection .text\n"
 	"lea 1f+2(%%rip), %%rax\n\t"					\
 	"mov %%rax, guest_msr_se+40(%%rip)\n\t"
 #define GUEST_SE_BACK	"lea 128(%%rsp), %%rsp\n\t"
+/* ... and for SYSCALL the RFLAGS SFMASK masks. */
+#define GUEST_SE_SYSCALL_BEFORE						\
+	GUEST_SE_LEAVE "pushq $" __stringify(GUEST_MSR_SYSCALL_RFLAGS) "\n\tpopfq\n\t"
 
 /* SWAPGS, and if it retired: %gs:0, SWAPGS back, %gs:0 again. */
 #define GUEST_SE_SWAPGS_AFTER						\
@@ -166,11 +231,17 @@ static void __attribute__((__noinline__)) guest_msr_side_effect(uint32_t kind,
 	GUEST_SE_CASE(GUEST_RDTSCP, "", "rdtscp", "");
 	GUEST_SE_CASE(GUEST_RDPID, "", "rdpid %%rax", "");
 	GUEST_SE_CASE(GUEST_RDTSC, "", "rdtsc", "");
-	GUEST_SE_CASE(GUEST_SYSCALL, GUEST_SE_LEAVE
-		      "pushq $" __stringify(GUEST_MSR_SYSCALL_RFLAGS) "\n\tpopfq\n\t",
-		      "syscall", GUEST_SE_BACK);
+	GUEST_SE_CASE(GUEST_SYSCALL, GUEST_SE_SYSCALL_BEFORE, "syscall", GUEST_SE_BACK);
 	GUEST_SE_CASE(GUEST_SYSENTER, GUEST_SE_LEAVE, "sysenter", GUEST_SE_BACK);
 	GUEST_SE_CASE(GUEST_SWAPGS, "", "swapgs", GUEST_SE_SWAPGS_AFTER);
+	case GUEST_SYSCALL_COMPAT:
+		GUEST_SE_EXEC(GUEST_SE_SYSCALL_BEFORE, "", GUEST_SE_COMPAT("guest_msr_compat_syscall",
+			      "guest_msr_compat_syscall"), GUEST_SE_BACK);
+		break;
+	case GUEST_SYSCALL_COMPAT_FEP:
+		GUEST_SE_EXEC(GUEST_SE_SYSCALL_BEFORE, "", GUEST_SE_COMPAT("guest_msr_compat_syscall_fep",
+			      "guest_msr_compat_syscall_fep_insn"), GUEST_SE_BACK);
+		break;
 	default:
 		GUEST_ASSERT(0);
 		return;
@@ -271,6 +342,8 @@ const char *guest_msr_op_kind_str(uint32_t kind)
 		[GUEST_SYSENTER] = "SYSENTER",
 		[GUEST_SYSENTER_FEP] = "SYSENTER (forced emulation)",
 		[GUEST_SWAPGS] = "SWAPGS", [GUEST_SWAPGS_FEP] = "SWAPGS (forced emulation)",
+		[GUEST_SYSCALL_COMPAT] = "SYSCALL in compatibility mode",
+		[GUEST_SYSCALL_COMPAT_FEP] = "SYSCALL in compatibility mode (forced emulation)",
 	};
 
 	return kind < GUEST_MSR_OP_KINDS ? names[kind] : "invalid op";
@@ -371,7 +444,7 @@ void guest_msr_side_effect_values(struct msr_side_effect_state *st)
 		.tsc_aux = 0x5eac0de5,
 		.star = 0x0013ull << 48 | (uint64_t)GUEST_MSR_SYSCALL_CS << 32 | 0x5ca11000u,
 		.lstar = (uint64_t)guest_msr_syscall_entry,
-		.cstar = 0xffffffffc57a0000ull,
+		.cstar = (uint64_t)guest_msr_cstar_entry,
 		.sfmask = 0x4751,
 		.sysenter_cs = GUEST_MSR_SYSENTER_CS,
 		.sysenter_esp = (uint64_t)&guest_msr_se_stack[ARRAY_SIZE(guest_msr_se_stack) - 2],
@@ -389,15 +462,19 @@ static void set_msr(struct guest_msr_vcpu *g, uint32_t index, uint64_t value)
 		    (unsigned long long)value);
 }
 
+/* GDT entry @to (a selector) in the library's GDT. */
+static uint64_t *gdt_entry(struct guest_msr_vcpu *g, const struct kvm_sregs *sregs, unsigned int to)
+{
+	TEST_ASSERT(sregs->gdt.limit >= to + 7, "GDT limit %#x below selector %#x",
+		    sregs->gdt.limit, to);
+	return (uint64_t *)((uint8_t *)addr_gva2hva(g->vm, sregs->gdt.base) + to);
+}
+
 /* GDT entry @to = entry @from (selectors), in the library's GDT. */
 static void gdt_copy(struct guest_msr_vcpu *g, const struct kvm_sregs *sregs, unsigned int to,
 		     unsigned int from)
 {
-	uint8_t *gdt = addr_gva2hva(g->vm, sregs->gdt.base);
-
-	TEST_ASSERT(sregs->gdt.limit >= to + 7, "GDT limit %#x below selector %#x",
-		    sregs->gdt.limit, to);
-	memcpy(gdt + to, gdt + from, 8);
+	*gdt_entry(g, sregs, to) = *gdt_entry(g, sregs, from);
 }
 
 void guest_msr_side_effect_load(struct guest_msr_vcpu *g, const struct msr_side_effect_state *st)
@@ -423,6 +500,7 @@ void guest_msr_side_effect_load(struct guest_msr_vcpu *g, const struct msr_side_
 	gdt_copy(g, &sregs, GUEST_MSR_SYSCALL_CS + 8, sregs.ss.selector);
 	gdt_copy(g, &sregs, GUEST_MSR_SYSENTER_CS, sregs.cs.selector);
 	gdt_copy(g, &sregs, GUEST_MSR_SYSENTER_CS + 8, sregs.ss.selector);
+	*gdt_entry(g, &sregs, GUEST_MSR_COMPAT_CS) = GUEST_MSR_COMPAT_CS_DESC;
 	vcpu_sregs_set(g->vcpu, &sregs);
 	*(uint64_t *)addr_gva2hva(g->vm, st->gs_base) = st->gs_base;
 	*(uint64_t *)addr_gva2hva(g->vm, st->kernel_gs_base) = st->kernel_gs_base;

@@ -55,6 +55,11 @@ enum guest_msr_op_kind {
 	 *             a second (native) SWAPGS; the host puts at the GS base and
 	 *             at KERNEL_GS_BASE their own addresses
 	 *             (guest_msr_side_effect_load())
+	 *   SYSCALL_COMPAT  SYSCALL in compatibility mode (a far return to a
+	 *             32-bit code segment first): landed at CSTAR
+	 *             (guest_msr_cstar_entry) in 64-bit mode, recorded as
+	 *             SYSCALL; it returns to the 64-bit code after the far
+	 *             return
 	 */
 	GUEST_RDTSCP,
 	GUEST_RDTSCP_FEP,
@@ -68,6 +73,8 @@ enum guest_msr_op_kind {
 	GUEST_SYSENTER_FEP,
 	GUEST_SWAPGS,
 	GUEST_SWAPGS_FEP,
+	GUEST_SYSCALL_COMPAT,
+	GUEST_SYSCALL_COMPAT_FEP,
 	GUEST_MSR_OP_KINDS
 };
 
@@ -131,7 +138,7 @@ const char *guest_msr_op_kind_str(uint32_t kind);
 /* Guest side. */
 void guest_msr_interpreter(struct guest_msr_program *prog);
 /* Where SYSCALL and SYSENTER land (the host puts them in LSTAR, SYSENTER_EIP). */
-extern char guest_msr_syscall_entry[], guest_msr_sysenter_entry[];
+extern char guest_msr_syscall_entry[], guest_msr_sysenter_entry[], guest_msr_cstar_entry[];
 /* #GP entry point installed by guest_msr_vcpu_create() (IDT vector 13). */
 extern char guest_msr_gp_entry[];
 

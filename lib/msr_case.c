@@ -246,6 +246,7 @@ static __u32 op_kind(const struct msr_case *c)
 		[MSR_INSN_RDTSCP] = GUEST_RDTSCP, [MSR_INSN_RDPID] = GUEST_RDPID,
 		[MSR_INSN_RDTSC] = GUEST_RDTSC, [MSR_INSN_SYSCALL] = GUEST_SYSCALL,
 		[MSR_INSN_SYSENTER] = GUEST_SYSENTER, [MSR_INSN_SWAPGS] = GUEST_SWAPGS,
+		[MSR_INSN_SYSCALL_COMPAT] = GUEST_SYSCALL_COMPAT,
 	};
 
 	if (c->insn != MSR_INSN_ACCESS)	/* the _FEP kind follows each */
@@ -343,6 +344,21 @@ static __u64 tsc_of(const struct msr_case_run *b, bool *want)
 	return tsc;
 }
 
+/* kvm_run as the program's run ended: the exit and an internal error's details. */
+static void run_stop_of(struct msr_case_run *b, const struct kvm_run *run)
+{
+	struct msr_run_stop *s = &b->stop_exit;
+	unsigned int i;
+
+	*s = (struct msr_run_stop){ .err = b->err, .exit_reason = run->exit_reason };
+	if (run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
+		return;
+	s->suberror = run->internal.suberror;
+	s->ndata = run->internal.ndata;
+	for (i = 0; i < s->ndata && i < ARRAY_SIZE(s->data); i++)
+		s->data[i] = run->internal.data[i];
+}
+
 void msr_case_run(struct msr_case_run *b)
 {
 	struct guest_msr_program *p = b->g->prog;
@@ -402,6 +418,7 @@ void msr_case_run(struct msr_case_run *b)
 	}
 	b->at = b->end == MSR_RUN_OK || cur > b->n ? b->n : cur;
 	b->exit_reason = run->exit_reason;
+	run_stop_of(b, run);
 	tsc_after = tsc_of(b, &want_tsc);
 	for (i = 0; i < b->n; i++) {
 		b->c[i].tsc_before = tsc_before;
@@ -409,18 +426,48 @@ void msr_case_run(struct msr_case_run *b)
 		b->c[i].r = p->results[i];
 		b->c[i].ran = i <= b->at;
 		b->c[i].stop = i == b->at ? b->end : MSR_RUN_OK;
+		b->c[i].stop_exit = b->stop_exit;
 	}
+}
+
+/*
+ * ", exit KVM_EXIT_... (an internal error's suberror and data)" of @s for
+ * end @end, or KVM_RUN's errno.
+ */
+static int describe_stop(char *buf, size_t len, enum msr_run_end end, const struct msr_run_stop *s)
+{
+	static const char *const suberrors[] = {
+		[1] = "EMULATION", [2] = "SIMUL_EX", [3] = "DELIVERY_EV",
+		[4] = "UNEXPECTED_EXIT_REASON",
+	};
+	unsigned int i;
+	int n;
+
+	if (end == MSR_RUN_FAILED || end == MSR_RUN_REENTRY)
+		return snprintf(buf, len, " (KVM_RUN errno %d: %s)", s->err, strerror(s->err));
+	n = snprintf(buf, len, " (exit %s", exit_reason_str(s->exit_reason));
+	if (s->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
+		n += snprintf(buf + n, len - n, ", suberror %u (%s), ndata %u", s->suberror,
+			      s->suberror < ARRAY_SIZE(suberrors) && suberrors[s->suberror] ?
+			      suberrors[s->suberror] : "?", s->ndata);
+		for (i = 0; i < s->ndata && i < ARRAY_SIZE(s->data); i++)
+			n += snprintf(buf + n, len - n, "%s%#llx", i ? " " : ", data ",
+				      (unsigned long long)s->data[i]);
+	}
+	return n + snprintf(buf + n, len - n, ")");
 }
 
 bool msr_case_run_clean(const struct msr_case_run *b, char *buf, size_t len)
 {
+	char stop[256];
+
 	if (b->at < b->n || (b->end == MSR_RUN_OK && !b->extra_exits))
 		return true;
-	snprintf(buf, len, "the program of %u instructions ended with %s (KVM_RUN errno %d, exit "
-		 "%s); %u MSR exits after its last instruction (the first of %#x); the model "
-		 "predicts only the instructions' exits and the program's end", b->n,
-		 run_end_names[b->end], b->err, exit_reason_str(b->exit_reason), b->extra_exits,
-		 b->extra_index);
+	describe_stop(stop, sizeof(stop), b->end, &b->stop_exit);
+	snprintf(buf, len, "the program of %u instructions ended with %s%s; %u MSR exits after "
+		 "its last instruction (the first of %#x); the model predicts only the "
+		 "instructions' exits and the program's end", b->n, run_end_names[b->end], stop,
+		 b->extra_exits, b->extra_index);
 	return false;
 }
 
@@ -642,9 +689,12 @@ static int describe_observed(char *buf, size_t len, const struct msr_case *c)
 			      msr_model_reason_str(c->seen.reason), c->seen.index,
 			      (unsigned long long)c->seen.data, c->seen.error,
 			      memcmp(c->seen.pad, zero_pad, sizeof(zero_pad)) ? "NOT zero" : "0");
-	if (c->stop != MSR_RUN_OK)
-		n += snprintf(buf + n, len - n, "the program's run ended here with %s; ",
+	if (c->stop != MSR_RUN_OK) {
+		n += snprintf(buf + n, len - n, "the program's run ended here with %s",
 			      run_end_names[c->stop]);
+		n += describe_stop(buf + n, len - n, c->stop, &c->stop_exit);
+		n += snprintf(buf + n, len - n, "; ");
+	}
 	if (c->reentry_failed)
 		n += snprintf(buf + n, len - n, "re-entry KVM_RUN (%s) returned %d, errno %d; ",
 			      msr_reentry_name(c->answer.reentry), c->reentry_rc, c->reentry_errno);

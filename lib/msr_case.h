@@ -126,6 +126,18 @@ enum msr_run_end {
 	MSR_RUN_ENDS
 };
 
+/*
+ * How KVM_RUN left kvm_run when a program's run ended abnormally (what
+ * msr_case_describe() and msr_case_run_clean() say of it).
+ */
+struct msr_run_stop {
+	int err;		/* KVM_RUN's errno (MSR_RUN_FAILED, MSR_RUN_REENTRY) */
+	__u32 exit_reason;	/* KVM_EXIT_* */
+	__u32 suberror;		/* KVM_EXIT_INTERNAL_ERROR: internal.suberror */
+	__u32 ndata;		/* ... internal.ndata */
+	__u64 data[4];		/* ... the first of internal.data[] */
+};
+
 struct msr_case {
 	/* the access: set by the caller */
 	__u32 index;
@@ -154,6 +166,7 @@ struct msr_case {
 	struct msr_exit_fields seen;	/* kvm_run->msr at the first exit, as KVM wrote it */
 	bool ran;			/* the run got to it (else: not checked) */
 	enum msr_run_end stop;		/* the run ended abnormally at it: check "run" */
+	struct msr_run_stop stop_exit;	/* ... how */
 	bool reentry_failed;		/* the re-entry KVM_RUN did not return -1/EINTR unrun */
 	int reentry_rc, reentry_errno;
 	__u8 reentry_vector;		/* the guest's record right after it */
@@ -208,6 +221,7 @@ struct msr_case_run {
 	unsigned int extra_exits;	/* ... of them after the last case (answered error 1) */
 	__u32 extra_index;		/* msr.index of the first of those */
 	unsigned int runs;		/* KVM_RUN calls */
+	struct msr_run_stop stop_exit;	/* kvm_run at the end (exit reason, internal error) */
 };
 
 /*

@@ -129,7 +129,10 @@ const struct msr_rule_info msr_rules[MSR_RULE_COUNT] = {
 	     "{get,set}_msr_with_filter() call kvm_msr_allowed()"),
 	RULE(SIDE_EFFECT_UD,
 	     "#UD: RDPID under forced emulation without the guest CPUID bit (em_rdpid()), "
-	     "SYSCALL with EFER.SCE clear (em_syscall()), SWAPGS under forced emulation (not in emulate.c's opcode tables: "
+	     "SYSCALL with EFER.SCE clear (em_syscall()), SYSCALL in compatibility mode on "
+	     "Intel (the CPU #UDs, VMX intercepts #UD into em_syscall(), which #UDs for an "
+	     "Intel guest outside 64-bit mode: 6.1 em_syscall_is_enabled(), 6.12 "
+	     "guest_cpuid_is_intel_compatible()), SWAPGS under forced emulation (not in emulate.c's opcode tables: "
 	     "x86.c:x86_emulate_instruction() queues #UD for EMULTYPE_TRAP_UD_FORCED)"),
 	RULE(SIDE_EFFECT_NOT_EMULATED,
 	     "emulation failure, KVM_EXIT_INTERNAL_ERROR at CPL 0 (x86.c:"
@@ -889,7 +892,7 @@ const char *msr_insn_name(enum msr_insn insn)
 		[MSR_INSN_ACCESS] = "access", [MSR_INSN_RDTSCP] = "rdtscp",
 		[MSR_INSN_RDPID] = "rdpid", [MSR_INSN_RDTSC] = "rdtsc",
 		[MSR_INSN_SYSCALL] = "syscall", [MSR_INSN_SYSENTER] = "sysenter",
-		[MSR_INSN_SWAPGS] = "swapgs",
+		[MSR_INSN_SWAPGS] = "swapgs", [MSR_INSN_SYSCALL_COMPAT] = "syscall_compat",
 	};
 
 	return (unsigned int)insn < MSR_INSNS ? names[insn] : "?";
@@ -902,6 +905,7 @@ const char *msr_insn_name(enum msr_insn insn)
 #define SE_MSR_SYSENTER_EIP	0x00000176u
 #define SE_MSR_STAR		0xc0000081u
 #define SE_MSR_LSTAR		0xc0000082u
+#define SE_MSR_CSTAR		0xc0000083u
 #define SE_MSR_SFMASK		0xc0000084u
 #define SE_MSR_KERNEL_GS_BASE	0xc0000102u
 #define SE_MSR_TSC_AUX		0xc0000103u
@@ -912,6 +916,7 @@ __u32 msr_insn_msr(enum msr_insn insn)
 		[MSR_INSN_RDTSCP] = SE_MSR_TSC_AUX, [MSR_INSN_RDPID] = SE_MSR_TSC_AUX,
 		[MSR_INSN_RDTSC] = SE_MSR_TSC, [MSR_INSN_SYSCALL] = SE_MSR_LSTAR,
 		[MSR_INSN_SYSENTER] = SE_MSR_SYSENTER_EIP, [MSR_INSN_SWAPGS] = SE_MSR_KERNEL_GS_BASE,
+		[MSR_INSN_SYSCALL_COMPAT] = SE_MSR_CSTAR,
 	};
 
 	return (unsigned int)insn < MSR_INSNS ? msr[insn] : 0;
@@ -938,6 +943,20 @@ static __u64 se_selectors(__u64 cs, __u64 ss)
 }
 
 /*
+ * SYSCALL in long mode, from 64-bit (LSTAR) or compatibility mode (CSTAR):
+ * RFLAGS masked by SFMASK, CS and SS from STAR, R11 = RFLAGS before
+ * (em_syscall()'s EFER_LMA branch).
+ */
+static void se_syscall(struct msr_side_effect_verdict *v, __u32 target,
+		       const struct msr_side_effect_state *st)
+{
+	se_reads(v, SE_MSR_STAR, target, SE_MSR_SFMASK);
+	v->value = (st->rflags & ~st->sfmask) | MSR_MODEL_RFLAGS_FIXED;
+	v->aux = se_selectors(st->star >> 32, (st->star >> 32) + 8) |
+		 (__u64)(__u32)st->rflags << 32;
+}
+
+/*
  * Rule 10.  Which instruction runs where (64-bit mode, CPL 0): natively,
  * RDTSCP and RDPID are predicted only with their guest CPUID bit (without
  * it SVM and VMX make RDTSCP #UD, SVM cannot intercept RDPID, PVM fails
@@ -946,8 +965,12 @@ static __u64 se_selectors(__u64 cs, __u64 ss)
  * em_sysenter() gives up in 64-bit mode), SWAPGS always.  Emulated:
  * em_rdpid(), em_rdtsc(), em_syscall(); RDTSCP and SYSENTER fail, SWAPGS
  * #UD.  6.1 and 6.12 agree on all of it in 64-bit mode (em_syscall()'s
- * and em_sysenter()'s vendor checks differ only outside it).  The filter
- * and the exit mask play no part.
+ * and em_sysenter()'s vendor checks differ only outside it).  SYSCALL in
+ * compatibility mode (a 32-bit code segment, CPL 0): AMD lands at CSTAR,
+ * Intel #UDs, natively and emulated; 6.1 (em_syscall_is_enabled()) and
+ * 6.12 (guest_cpuid_is_intel_compatible() = !is_amd_compatible) agree:
+ * #UD unless the guest vendor is AMD or Hygon.  The filter and the exit
+ * mask play no part.
  */
 struct msr_side_effect_verdict msr_model_side_effect(const struct msr_side_effect_facts *f,
 						     enum msr_insn insn,
@@ -975,11 +998,18 @@ struct msr_side_effect_verdict msr_model_side_effect(const struct msr_side_effec
 		v.tsc = true;
 		break;
 	case MSR_INSN_SYSCALL:
-		se_reads(&v, SE_MSR_STAR, SE_MSR_LSTAR, SE_MSR_SFMASK);
+		se_syscall(&v, SE_MSR_LSTAR, st);
 		ud = !f->efer_sce;
-		v.value = (st->rflags & ~st->sfmask) | MSR_MODEL_RFLAGS_FIXED;
-		v.aux = se_selectors(st->star >> 32, (st->star >> 32) + 8) |
-			(__u64)(__u32)st->rflags << 32;
+		break;
+	case MSR_INSN_SYSCALL_COMPAT:
+		/*
+		 * AMD: to CSTAR in 64-bit mode, natively and in em_syscall();
+		 * Intel: #UD (SDM: SYSCALL is invalid outside 64-bit mode;
+		 * em_syscall() for an Intel guest, 6.1 and 6.12 alike).  The
+		 * guest's CPUID vendor is the host's.
+		 */
+		se_syscall(&v, SE_MSR_CSTAR, st);
+		ud = !f->efer_sce || f->vendor == MSR_VENDOR_INTEL;
 		break;
 	case MSR_INSN_SYSENTER:
 		se_reads(&v, SE_MSR_SYSENTER_CS, SE_MSR_SYSENTER_ESP, SE_MSR_SYSENTER_EIP);

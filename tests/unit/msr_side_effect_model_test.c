@@ -146,6 +146,16 @@ TEST(side_effect_where)
 		  MSR_RULE_SIDE_EFFECT_UNFILTERED, 0 },
 		{ "RDMSR itself is not this rule", MSR_INSN_ACCESS, MSR_VENDOR_AMD, false, 0, 0, 0,
 		  false, MSR_RULE_NONE, 0 },
+		{ "SYSCALL in compatibility mode on AMD", MSR_INSN_SYSCALL_COMPAT, MSR_VENDOR_AMD,
+		  false, 0, 0, 0, true, MSR_RULE_SIDE_EFFECT_UNFILTERED, 0 },
+		{ "SYSCALL in compatibility mode on AMD, em_syscall()", MSR_INSN_SYSCALL_COMPAT,
+		  MSR_VENDOR_AMD, true, 0, 0, 0, true, MSR_RULE_SIDE_EFFECT_UNFILTERED, 0 },
+		{ "SYSCALL in compatibility mode on Intel", MSR_INSN_SYSCALL_COMPAT, MSR_VENDOR_INTEL,
+		  false, 0, 0, 0, true, MSR_RULE_SIDE_EFFECT_UD, MSR_MODEL_UD_VECTOR },
+		{ "SYSCALL in compatibility mode on Intel, em_syscall()", MSR_INSN_SYSCALL_COMPAT,
+		  MSR_VENDOR_INTEL, true, 0, 0, 0, true, MSR_RULE_SIDE_EFFECT_UD, MSR_MODEL_UD_VECTOR },
+		{ "SYSCALL in compatibility mode, EFER.SCE clear", MSR_INSN_SYSCALL_COMPAT,
+		  MSR_VENDOR_AMD, false, 0, 0, 1, true, MSR_RULE_SIDE_EFFECT_UD, MSR_MODEL_UD_VECTOR },
 	};
 	unsigned int i;
 
@@ -162,6 +172,27 @@ TEST(side_effect_where)
 		EXPECT_EQ(cases[i].vector, v.vector) TH_LOG("%s", cases[i].desc);
 		if (v.vector)
 			EXPECT_FLAG(false, v.tsc, cases[i].desc);
+	}
+}
+
+/* SYSCALL in compatibility mode on AMD: CSTAR, and what SYSCALL records. */
+TEST(side_effect_syscall_compat)
+{
+	unsigned int emulated;
+
+	for (emulated = 0; emulated < 2; emulated++) {
+		struct msr_side_effect_facts f = facts(MSR_VENDOR_AMD, emulated);
+		struct msr_side_effect_verdict v = msr_model_side_effect(&f, MSR_INSN_SYSCALL_COMPAT,
+									 &state);
+		const char *desc = emulated ? "em_syscall()" : "native";
+
+		EXPECT_EQ(0xc0000083u, msr_insn_msr(MSR_INSN_SYSCALL_COMPAT)) TH_LOG("%s", desc);
+		EXPECT_EQ(3u, v.nmsrs) TH_LOG("%s", desc);
+		EXPECT_EQ(0xc0000081u, v.msrs[0]) TH_LOG("%s: STAR", desc);
+		EXPECT_EQ(0xc0000083u, v.msrs[1]) TH_LOG("%s: CSTAR, not LSTAR", desc);
+		EXPECT_EQ(0xc0000084u, v.msrs[2]) TH_LOG("%s: SFMASK", desc);
+		EXPECT_U64(0x886, v.value, desc);
+		EXPECT_U64(0x000008d700300028ull, v.aux, desc);
 	}
 }
 
