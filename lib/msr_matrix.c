@@ -180,6 +180,7 @@ struct mx_session {
 	unsigned int nactions;
 	__u64 seq;
 	struct mx_filter_buf fb;
+	enum mx_l1_policy l1_policy;
 };
 
 static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsigned int i)
@@ -265,9 +266,11 @@ static void print_case_context(struct suite_text *t, const struct mx_session *s,
 				r->hash == MSR_SPEC_HASH_INV ? "inverse hash" : r->hash ? "hash" :
 				"every byte", r->hash ? 0 : r->pattern);
 	}
-	suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s", e->name, e->index,
+	suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s%s, APIC %s", e->name, e->index,
 		msr_model_access_str(c->access), value, responses[m->resp].name,
-		msr_path_name(c->path), m->x2apic ? "x2APIC" : "xAPIC");
+		msr_path_name(c->path), c->path != MSR_PATH_L2 ? "" : c->l1_intercept ?
+		" (L1's map intercepts it)" : " (L1's map passes it through)",
+		m->x2apic ? "x2APIC" : "xAPIC");
 	msr_cpuid_state_describe(st, sizeof(st), s->vm->cpuid);
 	msr_features_str(f, sizeof(f), s->vm->model.guest_features, MSR_CPUID_TOGGLED);
 	suite_text_line(t, "  guest CPUID %s: %s", st, f);
@@ -596,6 +599,23 @@ static void add_case(struct mx_session *s, struct msr_case *c, struct mx_case *m
 	s->cases[s->n++] = *c;
 }
 
+void mx_set_l1_policy(struct mx_session *s, enum mx_l1_policy p)
+{
+	if (s->n)
+		mx_flush(s);
+	s->l1_policy = p;
+}
+
+/* L1's map for catalog entry @entry (see mx_set_l1_policy()). */
+static bool l1_intercepts(const struct mx_session *s, unsigned int entry, enum msr_access access)
+{
+	if (entry_of(s, entry)->index == MSR_CAT_EFER && access == MSR_WRMSR)
+		return true;
+	if (s->l1_policy != MX_L1_ROTATE)
+		return s->l1_policy == MX_L1_INTERCEPT;
+	return (entry * 2 + access + s->mask) % 4 == 0;
+}
+
 unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access access,
 			   enum msr_value_kind kind, enum msr_path path)
 {
@@ -610,6 +630,7 @@ unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access ac
 
 	TEST_ASSERT(e, "MSR %#x is not in the catalog", index);
 	c.entry = e - s->vm->catalog.entries;
+	c.l1_intercept = path == MSR_PATH_L2 && l1_intercepts(s, c.entry, access);
 	facts_of(s, c.entry, path, &f);
 	if (access == MSR_WRMSR && !msr_value_for(kind, index, s->cur[c.entry], &f, s->seq,
 						  MSR_VALUES_MATRIX, &c.value))
@@ -895,7 +916,7 @@ void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 		  unsigned int n, struct mx_result *res)
 {
 	unsigned int x2on = MX_CLASS_BIT(MX_CLASS_X2APIC_ON), classes = grp->classes;
-	__u32 only = cpuid_dependent(vm);
+	__u32 only = grp->path == MSR_PATH_L2 ? MX_ALL_ENTRIES : cpuid_dependent(vm);
 	struct mx_session *s;
 
 	_Static_assert(MSR_CATALOG_SIZE <= 32, "catalog entries are bits of a u32");
@@ -952,6 +973,11 @@ void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result
 	munmap(x.res, n * sizeof(*res));
 }
 
+static enum msr_path grp_path(const void *arg)
+{
+	return ((const struct mx_group *)arg)->path;
+}
+
 /*
  * Both guest CPUID states, each on a VM of its own, created together so
  * that the present VM's first filter install does not wait for the grace
@@ -963,10 +989,17 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 	unsigned int st;
 
 	TEST_ASSERT(vm, "out of memory");
+	/* The L2 path: one VM, its CPUID present (L1 needs SVM), every MSR. */
 	for (st = 0; st < MSR_CPUID_STATES; st++)
-		msr_vm_create(&vm[st], st, 0);
+		if (grp_path(arg) != MSR_PATH_L2)
+			msr_vm_create(&vm[st], st, 0);
+		else if (st == MSR_CPUID_PRESENT)
+			msr_vm_create_l2(&vm[st]);
 	for (st = 0; st < MSR_CPUID_STATES; st++) {
 		uint64_t before = res->failures;
+
+		if (!vm[st].g.vm)
+			continue;
 
 		mx_run_share(&vm[st], arg, w, n, res);
 		if (res->failures > before && !w && !res->silent) {
@@ -977,7 +1010,8 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 		}
 	}
 	for (st = 0; st < MSR_CPUID_STATES; st++)
-		msr_vm_free(&vm[st]);
+		if (vm[st].g.vm)
+			msr_vm_free(&vm[st]);
 	free(vm);
 }
 

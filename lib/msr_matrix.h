@@ -202,6 +202,20 @@ void mx_set_x2apic(struct mx_session *s, bool on);
  */
 unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access access,
 			   enum msr_value_kind kind, enum msr_path path);
+
+/*
+ * On the L2 path, what L1's map does with the accesses added from now on:
+ * rotate (each (MSR, access) intercepted under a quarter of the exit
+ * masks, passed through under the rest), or all passed through, or all
+ * intercepted.  A WRMSR of EFER is always intercepted: passed through it
+ * would change L2's EFER (SVME: svm_set_efer() leaves nested mode).
+ */
+enum mx_l1_policy {
+	MX_L1_ROTATE,
+	MX_L1_PASS,
+	MX_L1_INTERCEPT,
+};
+void mx_set_l1_policy(struct mx_session *s, enum mx_l1_policy p);
 /* Run the program built so far and check it. */
 void mx_flush(struct mx_session *s);
 

@@ -96,6 +96,20 @@ TEST_F(msr_matrix, forced_emulation)
 }
 
 /*
+ * L2 under the suite's L1 (guest_code/msr_l1.h): every class, L1's map
+ * intercepting each (MSR, access) under some exit masks and passing it
+ * through under the others (mx_set_l1_policy()).
+ */
+TEST_F(msr_matrix, l2)
+{
+	const char *why;
+
+	if (!guest_msr_l1_supported(&why))
+		SKIP(return, "%s", why);
+	run_group(_metadata, variant, "l2", MX_ALL_CLASSES, MSR_PATH_L2);
+}
+
+/*
  * The layouts meant to use every range slot do: each of the 16 is the first
  * match of some catalog MSR (the model decides, with DEFAULT_ALLOW and
  * DEFAULT_DENY), so first match is checked in slot k for k = 0..15.
