@@ -138,6 +138,27 @@ bool guest_msr_l1_supported(const char **why)
 	return false;
 }
 
+/*
+ * run_guest() swaps R15 at guest_regs+0x80, one slot past the struct (see
+ * L2_RCX); when guest_regs ends the image, that slot is on the page after
+ * it, which the library does not map: map it.
+ */
+extern char _end[];
+
+static void l1_map_past_guest_regs(struct kvm_vm *vm)
+{
+	uint64_t slot_end = (uint64_t)&guest_regs + 0x88;
+	uint64_t image_end = ((uint64_t)_end + 4095) & ~4095ull;
+	vm_vaddr_t page;
+
+	if (slot_end <= image_end)
+		return;
+	page = vm_vaddr_alloc(vm, 4096, image_end);
+	TEST_ASSERT(page == image_end, "the page after the image (%#lx) is taken (got %#lx): "
+		    "run_guest() writes guest_regs+0x80 there", (unsigned long)image_end,
+		    (unsigned long)page);
+}
+
 void guest_msr_l1_create(struct guest_msr_vcpu *g)
 {
 	vm_vaddr_t l1_gva = vm_vaddr_alloc(g->vm, sizeof(struct guest_msr_l1), KVM_UTIL_MIN_VADDR);
@@ -148,6 +169,7 @@ void guest_msr_l1_create(struct guest_msr_vcpu *g)
 
 	TEST_ASSERT(addr_gva2gpa(g->vm, map_gva) + 4096 ==
 		    addr_gva2gpa(g->vm, map_gva + 4096), "L1's MSR map is not contiguous");
+	l1_map_past_guest_regs(g->vm);
 	vcpu_alloc_svm(g->vm, &svm_gva);
 	vcpu_regs_get(g->vcpu, &regs);
 	memset(l1, 0, sizeof(*l1));

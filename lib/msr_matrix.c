@@ -181,6 +181,7 @@ struct mx_session {
 	__u64 seq;
 	struct mx_filter_buf fb;
 	enum mx_l1_policy l1_policy;
+	const char *source;		/* of the signatures: "matrix" */
 };
 
 static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsigned int i)
@@ -200,6 +201,7 @@ struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 	s->group = group_name;
 	s->res = res;
 	s->only = MX_ALL_ENTRIES;
+	s->source = "matrix";
 	s->st = &res->st;
 	s->failures_before = res->failures;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -219,6 +221,11 @@ struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 void mx_session_set_state(struct mx_session *s, enum mx_filter_state state)
 {
 	s->state = state;
+}
+
+void mx_session_set_source(struct mx_session *s, const char *source)
+{
+	s->source = source;
 }
 
 /* --- failure reporting ------------------------------------------------------- */
@@ -291,7 +298,7 @@ static int tally(struct mx_session *s, unsigned int i, enum msr_check check, boo
 		sig = buf;
 		len = sizeof(buf);
 	}
-	msr_case_sig(sig, len, "matrix", &s->cases[i], check);
+	msr_case_sig(sig, len, s->source, &s->cases[i], check);
 	msr_case_div_case(&k, &s->vm->model, &s->cases[i]);
 	return msr_div_check(&s->res->tally, sig, &k, failed);
 }
@@ -362,7 +369,7 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 	va_list ap;
 	int known;
 
-	msr_case_sig_none(sig, sizeof(sig), "matrix", what);
+	msr_case_sig_none(sig, sizeof(sig), s->source, what);
 	msr_case_div_case(&k, &s->vm->model, NULL);
 	known = msr_div_check(&s->res->tally, sig, &k, !ok);
 	if (ok)

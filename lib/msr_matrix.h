@@ -168,6 +168,12 @@ uint64_t mx_session_end(struct mx_session *s);
 
 /* The filter state printed with the cases added from now on. */
 void mx_session_set_state(struct mx_session *s, enum mx_filter_state state);
+/*
+ * The <source> of the session's signatures from now on ("matrix"): a test
+ * whose cases differ from the groups' only in when the setting changed
+ * names them apart, so a baseline entry can cover just those.
+ */
+void mx_session_set_source(struct mx_session *s, const char *source);
 
 /*
  * KVM_X86_SET_MSR_FILTER with @flags and @layout's ranges (NULL: none),
