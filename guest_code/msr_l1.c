@@ -2,7 +2,7 @@
 /*
  * L1 for the L2 path (guest_code/msr_l1.h), nested SVM through the
  * selftests library (svm_util.h: vcpu_alloc_svm(), generic_svm_setup(),
- * run_guest()).
+ * run_guest()); nested VMX in msr_l1_vmx.c.
  */
 #include "msr_l1.h"
 #include "processor.h"
@@ -36,13 +36,20 @@ static uint8_t l2_stack[L2_STACK_BYTES] __attribute__((aligned(16)));
 #define MSR_INSN_LEN	2
 #define VMMCALL_LEN	3
 
+/* Which L1 runs (set by the host: guest_msr_l1_create()). */
+static uint32_t l1_is_vmx;
+
 /*
  * L2: the end of a program.  L1 preserves every general register
- * (run_guest() swaps them through guest_regs; RAX through the VMCB).
+ * (SVM: run_guest() swaps them through guest_regs, RAX through the VMCB;
+ * VMX: msr_l1_vmx.c).
  */
 void guest_msr_l2_exit(void)
 {
-	asm volatile("vmmcall" : : : "memory");
+	if (l1_is_vmx)
+		asm volatile("vmcall" : : : "memory");
+	else
+		asm volatile("vmmcall" : : : "memory");
 }
 
 static void l1_out(uint16_t port)
@@ -61,23 +68,44 @@ static uint32_t l1_current_op(struct guest_msr_l1 *l1, const struct guest_msr_pr
 	return i;
 }
 
-/* An intercepted RDMSR/WRMSR: record it, answer a RDMSR, skip the instruction. */
-static void l1_msr_exit(struct guest_msr_l1 *l1, struct guest_msr_program *prog,
-			struct vmcb *vmcb)
+void guest_msr_l1_record(struct guest_msr_l1 *l1, uint32_t code, uint64_t info1, uint64_t ecx,
+			 uint64_t edx_eax)
 {
-	uint32_t op = l1_current_op(l1, prog);
+	uint32_t op = l1_current_op(l1, (struct guest_msr_program *)l1->prog);
+	struct guest_msr_l1_rec *r = &l1->rec[op < GUEST_MSR_MAX_OPS ? op : GUEST_MSR_MAX_OPS - 1];
+
+	if (r->exits++)
+		return;
+	r->code = code;
+	r->info1 = info1;
+	r->ecx = (uint32_t)ecx;
+	r->edx_eax = edx_eax;
+}
+
+void guest_msr_l1_done(struct guest_msr_l1 *l1)
+{
+	l1->cursor = 0;
+	l1_out(GUEST_MSR_DONE_PORT);
+}
+
+void guest_msr_l1_other(struct guest_msr_l1 *l1, uint64_t code, uint64_t info1, uint64_t info2,
+			uint64_t rip)
+{
+	l1->other_code = code;
+	l1->other_info1 = info1;
+	l1->other_info2 = info2;
+	l1->other_rip = rip;
+	for (;;)
+		l1_out(GUEST_MSR_L1_PORT);
+}
+
+/* An intercepted RDMSR/WRMSR: record it, answer a RDMSR, skip the instruction. */
+static void l1_msr_exit(struct guest_msr_l1 *l1, struct vmcb *vmcb)
+{
 	uint64_t info1 = vmcb->control.exit_info_1;
 
-	if (op < GUEST_MSR_MAX_OPS) {
-		struct guest_msr_l1_rec *r = &l1->rec[op];
-
-		if (!r->exits++) {
-			r->code = vmcb->control.exit_code;
-			r->info1 = info1;
-			r->ecx = (uint32_t)*l2_reg(L2_RCX);
-			r->edx_eax = info1 & 1 ? (*l2_reg(L2_RDX) << 32 | (uint32_t)vmcb->save.rax) : 0;
-		}
-	}
+	guest_msr_l1_record(l1, vmcb->control.exit_code, info1, *l2_reg(L2_RCX),
+			    info1 & 1 ? (*l2_reg(L2_RDX) << 32 | (uint32_t)vmcb->save.rax) : 0);
 	if (!(info1 & 1)) {
 		uint64_t v = GUEST_MSR_L1_VALUE((uint32_t)*l2_reg(L2_RCX));
 
@@ -90,8 +118,11 @@ static void l1_msr_exit(struct guest_msr_l1 *l1, struct guest_msr_program *prog,
 void guest_msr_l1_main(struct guest_msr_l1 *l1)
 {
 	struct svm_test_data *svm = (struct svm_test_data *)l1->svm;
-	struct guest_msr_program *prog = (struct guest_msr_program *)l1->prog;
-	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb *vmcb;
+
+	if (l1_is_vmx)
+		guest_msr_l1_vmx_main(l1);
+	vmcb = svm->vmcb;
 
 	generic_svm_setup(svm, guest_msr_interpreter, (void *)l1->l2_stack);
 	vmcb->control.intercept |= 1ull << INTERCEPT_MSR_PROT;
@@ -109,20 +140,15 @@ void guest_msr_l1_main(struct guest_msr_l1 *l1)
 		run_guest(vmcb, svm->vmcb_gpa);
 		switch (vmcb->control.exit_code) {
 		case SVM_EXIT_MSR:
-			l1_msr_exit(l1, prog, vmcb);
+			l1_msr_exit(l1, vmcb);
 			break;
 		case SVM_EXIT_VMMCALL:
 			vmcb->save.rip += VMMCALL_LEN;
-			l1->cursor = 0;
-			l1_out(GUEST_MSR_DONE_PORT);
+			guest_msr_l1_done(l1);
 			break;
 		default:
-			l1->other_code = vmcb->control.exit_code;
-			l1->other_info1 = vmcb->control.exit_info_1;
-			l1->other_info2 = vmcb->control.exit_info_2;
-			l1->other_rip = vmcb->save.rip;
-			for (;;)
-				l1_out(GUEST_MSR_L1_PORT);
+			guest_msr_l1_other(l1, vmcb->control.exit_code, vmcb->control.exit_info_1,
+					   vmcb->control.exit_info_2, vmcb->save.rip);
 		}
 	}
 }
@@ -131,10 +157,10 @@ void guest_msr_l1_main(struct guest_msr_l1 *l1)
 
 bool guest_msr_l1_supported(const char **why)
 {
-	if (kvm_cpu_has(X86_FEATURE_SVM))
+	if (kvm_cpu_has(X86_FEATURE_SVM) || kvm_cpu_has(X86_FEATURE_VMX))
 		return true;
-	*why = "no nested SVM on this host (KVM_GET_SUPPORTED_CPUID has no SVM: kvm_amd with "
-	       "nested=1 runs it, e.g. under scripts/vmtest.sh)";
+	*why = "no nested SVM/VMX on this host (KVM_GET_SUPPORTED_CPUID has neither: kvm_amd "
+	       "or kvm_intel with nested=1 runs it, e.g. under scripts/vmtest.sh)";
 	return false;
 }
 
@@ -169,12 +195,18 @@ void guest_msr_l1_create(struct guest_msr_vcpu *g)
 
 	TEST_ASSERT(addr_gva2gpa(g->vm, map_gva) + 4096 ==
 		    addr_gva2gpa(g->vm, map_gva + 4096), "L1's MSR map is not contiguous");
-	l1_map_past_guest_regs(g->vm);
-	vcpu_alloc_svm(g->vm, &svm_gva);
 	vcpu_regs_get(g->vcpu, &regs);
 	memset(l1, 0, sizeof(*l1));
+	l1_is_vmx = !kvm_cpu_has(X86_FEATURE_SVM);
+	sync_global_to_guest(g->vm, l1_is_vmx);
+	if (l1_is_vmx) {
+		l1->vmx = guest_msr_l1_vmx_alloc(g->vm);
+	} else {
+		l1_map_past_guest_regs(g->vm);
+		vcpu_alloc_svm(g->vm, &svm_gva);
+		l1->svm = svm_gva;
+	}
 	l1->prog = regs.rdi;	/* guest_msr_interpreter()'s argument */
-	l1->svm = svm_gva;
 	l1->map_gpa = addr_gva2gpa(g->vm, map_gva);
 	l1->l2_stack = (uint64_t)(l2_stack + L2_STACK_BYTES);
 	g->l1 = l1;
@@ -194,17 +226,26 @@ void guest_msr_l1_clear(struct guest_msr_vcpu *g, uint32_t nops)
 	g->l1->cursor = 0;
 }
 
-/* AMD APM 15.11: three 2 KB blocks, two bits per MSR (read, write). */
+/*
+ * AMD APM 15.11: three 2 KB blocks, two bits per MSR (read, write).  Intel
+ * SDM 25.6.9: one 4 KB page, 1 KB each for reads low, reads high, writes
+ * low, writes high, one bit per MSR.
+ */
 bool guest_msr_l1_intercept(struct guest_msr_vcpu *g, uint32_t index, bool write)
 {
 	static const uint32_t base[] = { 0x00000000u, 0xc0000000u, 0xc0010000u };
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(base); i++) {
+	for (i = 0; i < (l1_is_vmx ? 2 : ARRAY_SIZE(base)); i++) {
 		uint32_t bit;
 
 		if (index - base[i] >= 0x2000)
 			continue;
+		if (l1_is_vmx) {
+			bit = (index - base[i]) + i * 0x2000 + write * 0x4000;
+			g->l1_map[bit / 8] |= 1u << (bit % 8);
+			return true;
+		}
 		bit = 2 * (index - base[i]) + write;
 		g->l1_map[i * 2048 + bit / 8] |= 1u << (bit % 8);
 		return true;
@@ -216,8 +257,9 @@ int guest_msr_l1_other_str(const struct guest_msr_vcpu *g, char *buf, size_t len
 {
 	const struct guest_msr_l1 *l1 = g->l1;
 
-	return snprintf(buf, len, "L1 got #VMEXIT %#llx (EXITINFO1 %#llx, EXITINFO2 %#llx) at L2 "
-			"RIP %#llx", (unsigned long long)l1->other_code,
+	return snprintf(buf, len, "L1 got %s %#llx (%s %#llx, %#llx) at L2 RIP %#llx",
+			l1_is_vmx ? "VM exit" : "#VMEXIT", (unsigned long long)l1->other_code,
+			l1_is_vmx ? "qualification, instruction error" : "EXITINFO1, EXITINFO2",
 			(unsigned long long)l1->other_info1, (unsigned long long)l1->other_info2,
 			(unsigned long long)l1->other_rip);
 }

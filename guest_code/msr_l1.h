@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * L1 for the L2 path (lib/msr_case.h MSR_PATH_L2): the test VM is L1, a
- * nested hypervisor built with the selftests library (svm_util.h), and it
+ * nested hypervisor built with the selftests library (svm_util.h on AMD,
+ * vmx.h on Intel: guest_code/msr_l1_vmx.c), and it
  * runs the guest payload (guest_msr_interpreter()) as L2 on the same
  * program memory and page tables (no nested paging).
  *
@@ -12,7 +13,7 @@
  * L2: nothing reaches userspace.  A passed-through one is L0's (KVM's) to
  * handle, userspace exits included, while the vCPU is in guest mode.
  *
- * A program ends through L1: L2 executes VMMCALL (guest_msr_l2_exit()),
+ * A program ends through L1: L2 executes VMMCALL or VMCALL (guest_msr_l2_exit()),
  * L1 ends the program with the OUT to GUEST_MSR_DONE_PORT itself and, on
  * the next KVM_RUN, re-enters L2 with a fresh VMRUN for the next program,
  * so every program starts with a nested VM-entry (where KVM merges L1's
@@ -31,14 +32,14 @@
 /* What L1 answers an intercepted RDMSR of @index with (EDX:EAX). */
 #define GUEST_MSR_L1_VALUE(index)	(0x4c31da7a00000000ull ^ ((uint64_t)(index) << 4) ^ 0x11)
 
-/* Bytes of L1's MSR permission map (SVM: MSRPM_SIZE, two pages). */
+/* Bytes of L1's MSR permission map (SVM: MSRPM_SIZE, two pages; VMX: the first page). */
 #define GUEST_MSR_L1_MAP_BYTES	8192
 
 /* What L1 saw of one operation (all zero: no #VMEXIT). */
 struct guest_msr_l1_rec {
 	uint32_t exits;		/* #VMEXITs L1 took for it */
-	uint32_t code;		/* the first one's exit code (SVM_EXIT_MSR) */
-	uint64_t info1;		/* its EXITINFO1: 0 RDMSR, 1 WRMSR */
+	uint32_t code;		/* the first one's exit code (SVM_EXIT_MSR), VMX exit reason */
+	uint64_t info1;		/* its EXITINFO1: 0 RDMSR, 1 WRMSR (VMX: 0) */
 	uint64_t ecx;
 	uint64_t edx_eax;	/* WRMSR: EDX:EAX */
 };
@@ -46,6 +47,7 @@ struct guest_msr_l1_rec {
 struct guest_msr_l1 {
 	uint64_t prog;		/* gva of the program (L2's argument) */
 	uint64_t svm;		/* gva of the library's struct svm_test_data */
+	uint64_t vmx;		/* ... or of its struct vmx_pages (Intel) */
 	uint64_t map_gpa;	/* L1's MSR permission map */
 	uint64_t l2_stack;	/* top of L2's stack */
 	uint32_t cursor;	/* L1: the first operation without a result */
@@ -57,6 +59,16 @@ struct guest_msr_l1 {
 
 /* Guest side: L1's entry point. */
 void guest_msr_l1_main(struct guest_msr_l1 *l1);
+void guest_msr_l1_vmx_main(struct guest_msr_l1 *l1);
+/* L1, either vendor: record an intercepted access for the current operation. */
+void guest_msr_l1_record(struct guest_msr_l1 *l1, uint32_t code, uint64_t info1, uint64_t ecx,
+			 uint64_t edx_eax);
+/* L1, either vendor: the program's end, and an exit it did not expect (never returns). */
+void guest_msr_l1_done(struct guest_msr_l1 *l1);
+void guest_msr_l1_other(struct guest_msr_l1 *l1, uint64_t code, uint64_t info1, uint64_t info2,
+			uint64_t rip);
+/* Host side of the VMX L1: its struct vmx_pages. */
+uint64_t guest_msr_l1_vmx_alloc(struct kvm_vm *vm);
 
 /*
  * Host side.  Whether this host runs L1 (nested SVM in
