@@ -321,7 +321,9 @@ void guest_msr_interpreter(struct guest_msr_program *prog)
 		for (i = 0; i < n; i++)
 			guest_msr_exec(&prog->ops[i], &prog->results[i]);
 		*(volatile uint32_t *)&prog->executed = n;
-		if (*(volatile uint32_t *)&prog->done_port)
+		if (*(volatile uint32_t *)&prog->done_port == GUEST_MSR_END_L1)
+			guest_msr_l2_exit();
+		else if (*(volatile uint32_t *)&prog->done_port)
 			asm volatile("outb %%al, %%dx" : : "a"(0), "d"(GUEST_MSR_DONE_PORT) : "memory");
 		else
 			GUEST_SYNC(n);
@@ -413,6 +415,8 @@ void guest_msr_vcpu_create_extra(struct guest_msr_vcpu *g, uint64_t extra_pages)
 	g->vm = __vm_create(VM_MODE_DEFAULT, nr, 0);
 #endif
 	g->vcpu = vm_vcpu_add(g->vm, 0, guest_msr_interpreter);
+	g->l1 = NULL;
+	g->l1_map = NULL;
 	msr_guest_cpuid_set(g->vcpu, MSR_CPUID_ABSENT);
 	suite_init_exceptions(g->vcpu);
 	guest_msr_install_gp_entry(g);
@@ -425,6 +429,8 @@ void guest_msr_vcpu_add(struct guest_msr_vcpu *g, const struct guest_msr_vcpu *f
 {
 	g->vm = first->vm;
 	g->vcpu = vm_vcpu_add(g->vm, vcpu_id, guest_msr_interpreter);
+	g->l1 = NULL;
+	g->l1_map = NULL;
 	msr_guest_cpuid_set(g->vcpu, MSR_CPUID_ABSENT);
 	suite_init_vcpu_exceptions(g->vcpu);
 	guest_msr_prog_alloc(g);

@@ -105,13 +105,17 @@ struct guest_msr_result {
 
 #define GUEST_MSR_MAX_OPS	8192
 
+/* program.done_port of L2 (guest_code/msr_l1.h): L1 ends the program. */
+#define GUEST_MSR_END_L1	2
+
 struct guest_msr_program {
 	uint32_t nops;
 	uint32_t executed;		/* nops once the guest is done; during an MSR
 					 * exit, the operation being executed (set by
 					 * the host) */
 	uint32_t done_port;		/* end with an OUT to GUEST_MSR_DONE_PORT
-					 * instead of GUEST_SYNC */
+					 * instead of GUEST_SYNC; GUEST_MSR_END_L1:
+					 * with guest_msr_l2_exit() (msr_l1.h) */
 	uint32_t pad;
 	struct guest_msr_op ops[GUEST_MSR_MAX_OPS];
 	struct guest_msr_result results[GUEST_MSR_MAX_OPS];
@@ -139,14 +143,19 @@ const char *guest_msr_op_kind_str(uint32_t kind);
 void guest_msr_interpreter(struct guest_msr_program *prog);
 /* Where SYSCALL and SYSENTER land (the host puts them in LSTAR, SYSENTER_EIP). */
 extern char guest_msr_syscall_entry[], guest_msr_sysenter_entry[], guest_msr_cstar_entry[];
+/* L2: hand the program's end to L1 (guest_code/msr_l1.c). */
+void guest_msr_l2_exit(void);
 /* #GP entry point installed by guest_msr_vcpu_create() (IDT vector 13). */
 extern char guest_msr_gp_entry[];
 
 /* Host side: one VM with one vCPU running the interpreter. */
+struct guest_msr_l1;
 struct guest_msr_vcpu {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
 	struct guest_msr_program *prog;	/* host view of the guest's program */
+	struct guest_msr_l1 *l1;	/* the interpreter runs as L2 (guest_code/msr_l1.h) */
+	uint8_t *l1_map;		/* host view of L1's MSR permission map */
 };
 
 /*

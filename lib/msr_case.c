@@ -33,7 +33,7 @@ const char *msr_check_name(enum msr_check k)
 		[MSR_CHECK_RUN] = "run", [MSR_CHECK_EXIT] = "exit",
 		[MSR_CHECK_PREVIOUS] = "previous", [MSR_CHECK_EXIT_FIELDS] = "exit_fields",
 		[MSR_CHECK_COMPLETION] = "completion", [MSR_CHECK_GUEST] = "guest",
-		[MSR_CHECK_READBACK] = "readback",
+		[MSR_CHECK_READBACK] = "readback", [MSR_CHECK_L1] = "l1",
 	};
 
 	return (unsigned int)k < MSR_CHECKS ? names[k] : "?";
@@ -48,6 +48,7 @@ const char *msr_check_title(enum msr_check k)
 		[MSR_CHECK_COMPLETION] = "guest result after the answer",
 		[MSR_CHECK_GUEST] = "guest result",
 		[MSR_CHECK_READBACK] = "KVM_GET_MSRS read-back",
+		[MSR_CHECK_L1] = "the #VMEXIT L1 recorded",
 	};
 
 	return (unsigned int)k < MSR_CHECKS ? titles[k] : "?";
@@ -55,7 +56,8 @@ const char *msr_check_title(enum msr_check k)
 
 const char *msr_path_name(enum msr_path p)
 {
-	return p == MSR_PATH_FORCED_EMULATION ? "forced emulation" : "native";
+	return p == MSR_PATH_FORCED_EMULATION ? "forced emulation" : p == MSR_PATH_L2 ? "L2" :
+	       "native";
 }
 
 const char *msr_reentry_name(enum msr_reentry r)
@@ -86,12 +88,19 @@ static __u64 edx_eax(const struct msr_outcome *o)
 /*
  * emulate.c em_rdmsr()/em_wrmsr() go through
  * kvm_emulator_{get,set}_msr_with_filter(): an emulated instruction never
- * uses the hardware MSR bitmaps.
+ * uses the hardware MSR bitmaps.  L2 with L1 passing the access through:
+ * the bitmaps merged at nested VM-entry (msr_model_nested_passthrough()).
  */
-static void path_facts(enum msr_path path, struct msr_facts *f)
+static void path_facts(enum msr_path path, const struct msr_vcpu_model *m, struct msr_facts *f)
 {
 	if (path == MSR_PATH_FORCED_EMULATION)
 		f->rd_passthrough = f->wr_passthrough = false;
+	if (path == MSR_PATH_L2) {
+		f->rd_passthrough = msr_model_nested_passthrough(m->vendor, m->kernel, f->index,
+								 MSR_RDMSR, f->rd_passthrough);
+		f->wr_passthrough = msr_model_nested_passthrough(m->vendor, m->kernel, f->index,
+								 MSR_WRMSR, f->wr_passthrough);
+	}
 }
 
 void msr_case_facts(const struct msr_catalog *cat, const struct msr_vcpu_model *m,
@@ -107,7 +116,7 @@ void msr_case_facts(const struct msr_catalog *cat, const struct msr_vcpu_model *
 	msr_catalog_facts(&cat->entries[entry], &at, f);
 	if (readable & (1u << entry))
 		f->rd_value = cur[entry];
-	path_facts(path, f);
+	path_facts(path, m, f);
 }
 
 /* kvm_run->msr after the answer, as the model must be told it. */
@@ -195,9 +204,23 @@ void msr_case_predict(const struct msr_case_setting *s, struct msr_case *c,
 		msr_facts_init(&f, c->index);
 		f.ignore_msrs = s->model->ignore_msrs;
 	}
-	path_facts(c->path, &f);
+	path_facts(c->path, s->model, &f);
 
 	c->fv = msr_model_filter_allows(s->filter, c->index, filter_type(c->access));
+	c->l1_exit = c->path == MSR_PATH_L2 &&
+		     msr_model_nested_l1_exit(s->model->vendor, c->index, c->l1_intercept);
+	memset(&c->l1_want, 0, sizeof(c->l1_want));
+	if (c->l1_exit) {
+		c->l1_want = (struct guest_msr_l1_rec){
+			.exits = 1, .code = msr_model_nested_exit_code(s->model->vendor, c->access),
+			.info1 = msr_model_nested_exit_info1(s->model->vendor, c->access),
+			.ecx = c->index, .edx_eax = c->access == MSR_WRMSR ? c->value : 0,
+		};
+		c->full = true;
+		c->first = msr_model_nested_l1_outcome(c->access, GUEST_MSR_L1_VALUE(c->index));
+		c->final = c->first;
+		return;
+	}
 	if (c->kind == MSR_CASE_RAW && c->access == MSR_WRMSR && c->fv.allowed) {
 		c->access = MSR_RDMSR;
 		c->value = 0;
@@ -254,6 +277,28 @@ static __u32 op_kind(const struct msr_case *c)
 	if (c->path == MSR_PATH_FORCED_EMULATION)
 		return c->access == MSR_RDMSR ? GUEST_RDMSR_FEP : GUEST_WRMSR_FEP;
 	return c->access == MSR_RDMSR ? GUEST_RDMSR : GUEST_WRMSR;
+}
+
+/*
+ * L1's map for the program: every case on the L2 path (and only there,
+ * the VM's vCPU runs L2 or not at all) sets its access's bit if L1
+ * intercepts it; the cases of one program agree on each (MSR, access).
+ */
+static void l1_map_case(struct msr_case_run *b, const struct msr_case *c)
+{
+	unsigned int i;
+
+	TEST_ASSERT(!!b->g->l1 == (c->path == MSR_PATH_L2), "the %s path on a VM %s L1",
+		    msr_path_name(c->path), b->g->l1 ? "with" : "without");
+	if (!b->g->l1)
+		return;
+	for (i = 0; &b->c[i] < c; i++)
+		TEST_ASSERT(b->c[i].index != c->index || b->c[i].access != c->access ||
+			    b->c[i].l1_intercept == c->l1_intercept,
+			    "cases %u and %ld of one program disagree on L1's map for %#x", i,
+			    (long)(c - b->c), c->index);
+	if (c->l1_intercept)
+		guest_msr_l1_intercept(b->g, c->index, c->access == MSR_WRMSR);
 }
 
 static void record_exit(struct msr_case *c, const struct kvm_run *run)
@@ -368,12 +413,16 @@ void msr_case_run(struct msr_case_run *b)
 	__u64 tsc_before = tsc_of(b, &want_tsc), tsc_after;
 
 	guest_msr_prog_clear(b->g);
+	if (b->g->l1)
+		guest_msr_l1_clear(b->g, b->n);
 	for (i = 0; i < b->n; i++) {
 		b->c[i].exits = 0;
 		b->c[i].reentry_failed = false;
 		guest_msr_prog_add(b->g, op_kind(&b->c[i]), b->c[i].index, b->c[i].value);
+		l1_map_case(b, &b->c[i]);
 	}
 	b->end = MSR_RUN_OK;
+	b->l1_other = false;
 	b->exits = b->extra_exits = b->runs = 0;
 	b->err = 0;
 	for (;;) {
@@ -414,6 +463,8 @@ void msr_case_run(struct msr_case_run *b)
 			break;
 		}
 		b->end = MSR_RUN_OTHER_EXIT;
+		b->l1_other = b->g->l1 && run->exit_reason == KVM_EXIT_IO &&
+			      run->io.port == GUEST_MSR_L1_PORT;
 		break;
 	}
 	b->at = b->end == MSR_RUN_OK || cur > b->n ? b->n : cur;
@@ -424,6 +475,8 @@ void msr_case_run(struct msr_case_run *b)
 		b->c[i].tsc_before = tsc_before;
 		b->c[i].tsc_after = tsc_after;
 		b->c[i].r = p->results[i];
+		if (b->g->l1)
+			b->c[i].l1 = b->g->l1->rec[i];
 		b->c[i].ran = i <= b->at;
 		b->c[i].stop = i == b->at ? b->end : MSR_RUN_OK;
 		b->c[i].stop_exit = b->stop_exit;
@@ -460,11 +513,16 @@ static int describe_stop(char *buf, size_t len, enum msr_run_end end, const stru
 bool msr_case_run_clean(const struct msr_case_run *b, char *buf, size_t len)
 {
 	char stop[256];
+	int n = 0;
 
 	if (b->at < b->n || (b->end == MSR_RUN_OK && !b->extra_exits))
 		return true;
 	describe_stop(stop, sizeof(stop), b->end, &b->stop_exit);
-	snprintf(buf, len, "the program of %u instructions ended with %s%s; %u MSR exits after "
+	if (b->l1_other) {
+		n = guest_msr_l1_other_str(b->g, buf, len);
+		n += snprintf(buf + n, len - n, "; ");
+	}
+	snprintf(buf + n, len - n, "the program of %u instructions ended with %s%s; %u MSR exits after "
 		 "its last instruction (the first of %#x); the model predicts only the "
 		 "instructions' exits and the program's end", b->n, run_end_names[b->end], stop,
 		 b->extra_exits, b->extra_index);
@@ -524,6 +582,15 @@ static bool result_ok(const struct msr_case *c)
 	       (c->access == MSR_WRMSR || r->value == edx_eax(&c->final));
 }
 
+/* What L1 recorded: the predicted #VMEXIT, or none. */
+static bool l1_ok(const struct msr_case *c)
+{
+	const struct guest_msr_l1_rec *r = &c->l1, *w = &c->l1_want;
+
+	return r->exits == w->exits && r->code == w->code && r->info1 == w->info1 &&
+	       r->ecx == w->ecx && r->edx_eax == w->edx_eax;
+}
+
 static bool is_filter_exit(const struct msr_case *c)
 {
 	return c->exits && c->seen.reason == KVM_MSR_EXIT_REASON_FILTER;
@@ -556,6 +623,8 @@ struct msr_case_verdict msr_case_check(const struct msr_case_setting *s, const s
 		    !result_ok(c));
 	if (c->reentry_failed)
 		verdict_add(&v, MSR_CHECK_COMPLETION, true);
+	if (c->path == MSR_PATH_L2)
+		verdict_add(&v, MSR_CHECK_L1, !l1_ok(c));
 	/* A refused install that changed what the filter decides. */
 	if (s->install_refused && (v.failed & exit_checks) &&
 	    (want && c->first.msr.reason == KVM_MSR_EXIT_REASON_FILTER) != is_filter_exit(c)) {
@@ -654,7 +723,17 @@ static int describe_expected(char *buf, size_t len, const struct msr_case *c, co
 				"retired or #GP", exit_reason_str(c->access == MSR_RDMSR ?
 				KVM_EXIT_X86_RDMSR : KVM_EXIT_X86_WRMSR), c->index,
 				(unsigned long long)(c->access == MSR_WRMSR ? c->value : 0));
-	if (c->first.result == MSR_RESULT_EXIT)
+	if (c->l1_exit)
+		n += snprintf(buf + n, len - n, "L1 intercepts (%s): one #VMEXIT to L1 (code %#x, "
+			      "EXITINFO1 %#llx, ECX %#llx, EDX:EAX %#llx), no exit to userspace; ",
+			      c->l1_intercept ? "its map" : "outside its map", c->l1_want.code,
+			      (unsigned long long)c->l1_want.info1, (unsigned long long)c->l1_want.ecx,
+			      (unsigned long long)c->l1_want.edx_eax);
+	else if (c->path == MSR_PATH_L2)
+		n += snprintf(buf + n, len - n, "L1 passes it through (no #VMEXIT to L1); ");
+	if (c->l1_exit)
+		;
+	else if (c->first.result == MSR_RESULT_EXIT)
 		n += snprintf(buf + n, len - n,
 			      "one exit %s (reason %s, index %#x, data %#llx, error 0, pad 0), then ",
 			      exit_reason_str(c->first.exit_reason),
@@ -689,6 +768,13 @@ static int describe_observed(char *buf, size_t len, const struct msr_case *c)
 			      msr_model_reason_str(c->seen.reason), c->seen.index,
 			      (unsigned long long)c->seen.data, c->seen.error,
 			      memcmp(c->seen.pad, zero_pad, sizeof(zero_pad)) ? "NOT zero" : "0");
+	if (c->path == MSR_PATH_L2 && c->l1.exits)
+		n += snprintf(buf + n, len - n, "L1 took %u #VMEXIT%s, first code %#x (EXITINFO1 "
+			      "%#llx, ECX %#llx, EDX:EAX %#llx); ", c->l1.exits,
+			      c->l1.exits > 1 ? "s" : "", c->l1.code, (unsigned long long)c->l1.info1,
+			      (unsigned long long)c->l1.ecx, (unsigned long long)c->l1.edx_eax);
+	else if (c->path == MSR_PATH_L2)
+		n += snprintf(buf + n, len - n, "no #VMEXIT to L1; ");
 	if (c->stop != MSR_RUN_OK) {
 		n += snprintf(buf + n, len - n, "the program's run ended here with %s",
 			      run_end_names[c->stop]);
@@ -812,6 +898,15 @@ void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra
 	msr_catalog_init(&vm->catalog);
 	/* Before the first KVM_RUN, with no filter (lib/msr_catalog.h). */
 	msr_probe_catalog(&vm->catalog, vm->g.vcpu);
+	msr_vcpu_model_from_host(&vm->model, &vm->host, vm->g.vcpu);
+}
+
+void msr_vm_create_l2(struct msr_vm *vm)
+{
+	msr_vm_create(vm, MSR_CPUID_PRESENT, 0);
+	guest_msr_l1_create(&vm->g);
+	guest_msr_prog_clear(&vm->g);
+	guest_msr_run(&vm->g, NULL, NULL);
 	msr_vcpu_model_from_host(&vm->model, &vm->host, vm->g.vcpu);
 }
 

@@ -42,7 +42,10 @@
  *                is not the one in force: the refused call changed it;
  *   run          KVM_RUN failed or ended otherwise than with MSR exits
  *                and the program's end;
- *   readback     KVM_GET_MSRS after the program of an MSR it wrote.
+ *   readback     KVM_GET_MSRS after the program of an MSR it wrote;
+ *   l1           on the L2 path: the #VMEXIT L1 recorded for the
+ *                instruction (exit code, EXITINFO1, ECX, EDX:EAX of a
+ *                WRMSR), or that it took none, as the model predicts.
  * The model's cause (how KVM classifies the access) is not part of the
  * signature: it is a property of the case, which baseline entries can
  * require (cause=...).
@@ -55,12 +58,14 @@
 #include "msr_catalog.h"
 #include "msr_divergence.h"
 #include "msr_guest.h"
+#include "msr_l1.h"
 #include "msr_host.h"
 #include "msr_model.h"
 
 enum msr_path {
 	MSR_PATH_NATIVE,
 	MSR_PATH_FORCED_EMULATION,	/* emulate.c: never the hardware MSR bitmaps */
+	MSR_PATH_L2,			/* L2 under the suite's L1 (guest_code/msr_l1.h) */
 	MSR_PATHS
 };
 
@@ -106,6 +111,7 @@ enum msr_check {
 	MSR_CHECK_COMPLETION,
 	MSR_CHECK_GUEST,
 	MSR_CHECK_READBACK,
+	MSR_CHECK_L1,
 	MSR_CHECKS		/* in this order: the first failing one is reported first */
 };
 
@@ -152,10 +158,13 @@ struct msr_case {
 	 * (msr_model_side_effect()), and @index is msr_insn_msr()'s.
 	 */
 	enum msr_insn insn;
+	bool l1_intercept;		/* MSR_PATH_L2: L1's map intercepts the access */
 	/* the prediction: msr_case_predict() */
 	enum msr_case_kind kind;
 	bool full;			/* the whole outcome predicted (else the filter's part) */
 	bool demoted;			/* a WRMSR turned into RDMSR (see msr_case_predict()) */
+	bool l1_exit;			/* MSR_PATH_L2: L1 gets the #VMEXIT */
+	struct guest_msr_l1_rec l1_want;	/* ... and records this (else all zero) */
 	struct msr_filter_verdict fv;
 	struct msr_outcome first;	/* KVM's handling of the instruction */
 	struct msr_outcome final;	/* after the answer, if it exits */
@@ -172,6 +181,7 @@ struct msr_case {
 	__u8 reentry_vector;		/* the guest's record right after it */
 	struct guest_msr_result r;	/* the guest's record */
 	__u64 tsc_before, tsc_after;	/* insn reading the TSC: KVM_GET_MSRS around the program */
+	struct guest_msr_l1_rec l1;	/* MSR_PATH_L2: L1's record */
 };
 
 /*
@@ -186,6 +196,10 @@ struct msr_case {
  * (emulate.c em_rdmsr()/em_wrmsr() through kvm_emulator_{get,set}_msr_with_filter()).
  * A side-effect instruction (c->insn) is predicted by msr_model_side_effect()
  * from @s->se: the filter and the exit mask play no part.
+ * On the L2 path L1 gets the access if its map intercepts it
+ * (c->l1_intercept) or has no bit for it (msr_model_nested_l1_exit());
+ * else L0 decides as for L1 with the merged map's pass-through
+ * (msr_model_nested_passthrough()).
  */
 void msr_case_predict(const struct msr_case_setting *s, struct msr_case *c,
 		      const struct msr_facts *f);
@@ -222,6 +236,7 @@ struct msr_case_run {
 	__u32 extra_index;		/* msr.index of the first of those */
 	unsigned int runs;		/* KVM_RUN calls */
 	struct msr_run_stop stop_exit;	/* kvm_run at the end (exit reason, internal error) */
+	bool l1_other;			/* MSR_RUN_OTHER_EXIT: L1 reported a #VMEXIT */
 };
 
 /*
@@ -310,6 +325,12 @@ struct msr_vm {
  * libFuzzer binary's .bss), catalog probed before the first KVM_RUN.
  */
 void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra_pages);
+/*
+ * A VM for the L2 path: guest CPUID present (L1 needs SVM), its vCPU an L1
+ * (guest_code/msr_l1.h) that has set itself up (EFER.SVME, VM_HSAVE_PA)
+ * before any filter, in one empty program; the model read after it.
+ */
+void msr_vm_create_l2(struct msr_vm *vm);
 void msr_vm_free(struct msr_vm *vm);
 /* KVM_GET_MSRS of every catalog entry, one at a time: @values (0 if not), the readable ones. */
 __u32 msr_vm_read(const struct msr_vm *vm, __u64 *values);

@@ -183,6 +183,8 @@ struct mx_session {
 	/* side-effect instructions: what the host set (mx_load_side_effect()) */
 	struct msr_side_effect_state se;
 	bool se_loaded;
+	enum mx_l1_policy l1_policy;
+	const char *source;		/* of the signatures: "matrix" */
 };
 
 static const struct msr_catalog_entry *entry_of(const struct mx_session *s, unsigned int i)
@@ -202,6 +204,7 @@ struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 	s->group = group_name;
 	s->res = res;
 	s->only = MX_ALL_ENTRIES;
+	s->source = "matrix";
 	s->st = &res->st;
 	s->failures_before = res->failures;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -221,6 +224,11 @@ struct mx_session *mx_session_new(struct msr_vm *vm, const char *group_name,
 void mx_session_set_state(struct mx_session *s, enum mx_filter_state state)
 {
 	s->state = state;
+}
+
+void mx_session_set_source(struct mx_session *s, const char *source)
+{
+	s->source = source;
 }
 
 /* --- failure reporting ------------------------------------------------------- */
@@ -271,9 +279,11 @@ static void print_case_context(struct suite_text *t, const struct mx_session *s,
 		msr_case_describe_access(f, sizeof(f), c);
 		suite_text_line(t, "  %s, APIC %s", f, m->x2apic ? "x2APIC" : "xAPIC");
 	} else {
-		suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s, APIC %s",
+		suite_text_line(t, "  %s (%#x) %s%s, response %s, path %s%s, APIC %s",
 			entry_of(s, c->entry)->name, c->index, msr_model_access_str(c->access), value,
-			responses[m->resp].name, msr_path_name(c->path), m->x2apic ? "x2APIC" : "xAPIC");
+			responses[m->resp].name, msr_path_name(c->path), c->path != MSR_PATH_L2 ? "" :
+			c->l1_intercept ? " (L1's map intercepts it)" : " (L1's map passes it through)",
+			m->x2apic ? "x2APIC" : "xAPIC");
 	}
 	msr_cpuid_state_describe(st, sizeof(st), s->vm->cpuid);
 	msr_features_str(f, sizeof(f), s->vm->model.guest_features, MSR_CPUID_TOGGLED);
@@ -295,7 +305,7 @@ static int tally(struct mx_session *s, unsigned int i, enum msr_check check, boo
 		sig = buf;
 		len = sizeof(buf);
 	}
-	msr_case_sig(sig, len, "matrix", &s->cases[i], check);
+	msr_case_sig(sig, len, s->source, &s->cases[i], check);
 	msr_case_div_case(&k, &s->vm->model, &s->cases[i]);
 	return msr_div_check(&s->res->tally, sig, &k, failed);
 }
@@ -367,7 +377,7 @@ static void session_check(struct mx_session *s, bool ok, const char *what, const
 	va_list ap;
 	int known;
 
-	msr_case_sig_none(sig, sizeof(sig), "matrix", what);
+	msr_case_sig_none(sig, sizeof(sig), s->source, what);
 	msr_case_div_case(&k, &s->vm->model, NULL);
 	known = msr_div_check(&s->res->tally, sig, &k, !ok);
 	if (ok)
@@ -608,6 +618,23 @@ static void add_case(struct mx_session *s, struct msr_case *c, struct mx_case *m
 	s->cases[s->n++] = *c;
 }
 
+void mx_set_l1_policy(struct mx_session *s, enum mx_l1_policy p)
+{
+	if (s->n)
+		mx_flush(s);
+	s->l1_policy = p;
+}
+
+/* L1's map for catalog entry @entry (see mx_set_l1_policy()). */
+static bool l1_intercepts(const struct mx_session *s, unsigned int entry, enum msr_access access)
+{
+	if (entry_of(s, entry)->index == MSR_CAT_EFER && access == MSR_WRMSR)
+		return true;
+	if (s->l1_policy != MX_L1_ROTATE)
+		return s->l1_policy == MX_L1_INTERCEPT;
+	return (entry * 2 + access + s->mask) % 4 == 0;
+}
+
 unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access access,
 			   enum msr_value_kind kind, enum msr_path path)
 {
@@ -622,6 +649,7 @@ unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access ac
 
 	TEST_ASSERT(e, "MSR %#x is not in the catalog", index);
 	c.entry = e - s->vm->catalog.entries;
+	c.l1_intercept = path == MSR_PATH_L2 && l1_intercepts(s, c.entry, access);
 	facts_of(s, c.entry, path, &f);
 	if (access == MSR_WRMSR && !msr_value_for(kind, index, s->cur[c.entry], &f, s->seq,
 						  MSR_VALUES_MATRIX, &c.value))
@@ -983,7 +1011,7 @@ void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 		  unsigned int n, struct mx_result *res)
 {
 	unsigned int x2on = MX_CLASS_BIT(MX_CLASS_X2APIC_ON), classes = grp->classes;
-	__u32 only = cpuid_dependent(vm);
+	__u32 only = grp->path == MSR_PATH_L2 ? MX_ALL_ENTRIES : cpuid_dependent(vm);
 	struct mx_session *s;
 
 	_Static_assert(MSR_CATALOG_SIZE <= 32, "catalog entries are bits of a u32");
@@ -1045,6 +1073,11 @@ void mx_run_workers(mx_worker_fn fn, void *arg, unsigned int n, struct mx_result
 	munmap(x.res, n * sizeof(*res));
 }
 
+static enum msr_path grp_path(const void *arg)
+{
+	return ((const struct mx_group *)arg)->path;
+}
+
 /*
  * Both guest CPUID states, each on a VM of its own, created together so
  * that the present VM's first filter install does not wait for the grace
@@ -1056,10 +1089,17 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 	unsigned int st;
 
 	TEST_ASSERT(vm, "out of memory");
+	/* The L2 path: one VM, its CPUID present (L1 needs SVM), every MSR. */
 	for (st = 0; st < MSR_CPUID_STATES; st++)
-		msr_vm_create(&vm[st], st, 0);
+		if (grp_path(arg) != MSR_PATH_L2)
+			msr_vm_create(&vm[st], st, 0);
+		else if (st == MSR_CPUID_PRESENT)
+			msr_vm_create_l2(&vm[st]);
 	for (st = 0; st < MSR_CPUID_STATES; st++) {
 		uint64_t before = res->failures;
+
+		if (!vm[st].g.vm)
+			continue;
 
 		mx_run_share(&vm[st], arg, w, n, res);
 		if (res->failures > before && !w && !res->silent) {
@@ -1070,7 +1110,8 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 		}
 	}
 	for (st = 0; st < MSR_CPUID_STATES; st++)
-		msr_vm_free(&vm[st]);
+		if (vm[st].g.vm)
+			msr_vm_free(&vm[st]);
 	free(vm);
 }
 

@@ -176,6 +176,12 @@ uint64_t mx_session_end(struct mx_session *s);
 
 /* The filter state printed with the cases added from now on. */
 void mx_session_set_state(struct mx_session *s, enum mx_filter_state state);
+/*
+ * The <source> of the session's signatures from now on ("matrix"): a test
+ * whose cases differ from the groups' only in when the setting changed
+ * names them apart, so a baseline entry can cover just those.
+ */
+void mx_session_set_source(struct mx_session *s, const char *source);
 
 /*
  * KVM_X86_SET_MSR_FILTER with @flags and @layout's ranges (NULL: none),
@@ -218,6 +224,20 @@ unsigned int mx_add_access(struct mx_session *s, __u32 index, enum msr_access ac
 unsigned int mx_add_insn(struct mx_session *s, enum msr_insn insn, enum msr_path path);
 /* Load the side-effect values into the VM; the model's MSR values follow. */
 void mx_load_side_effect(struct mx_session *s);
+
+/*
+ * On the L2 path, what L1's map does with the accesses added from now on:
+ * rotate (each (MSR, access) intercepted under a quarter of the exit
+ * masks, passed through under the rest), or all passed through, or all
+ * intercepted.  A WRMSR of EFER is always intercepted: passed through it
+ * would change L2's EFER (SVME: svm_set_efer() leaves nested mode).
+ */
+enum mx_l1_policy {
+	MX_L1_ROTATE,
+	MX_L1_PASS,
+	MX_L1_INTERCEPT,
+};
+void mx_set_l1_policy(struct mx_session *s, enum mx_l1_policy p);
 /* Run the program built so far and check it. */
 void mx_flush(struct mx_session *s);
 

@@ -166,6 +166,13 @@ const struct msr_rule_info msr_rules[MSR_RULE_COUNT] = {
 	     "filtered (vmx/nested.c:prepare_vmcs02(), load_vmcs12_host_state(), "
 	     "sync_vmcs02_to_vmcs12() set PAT, EFER, DEBUGCTL, SYSENTER_*, BNDCFGS directly, "
 	     "PERF_GLOBAL_CTRL by kvm_set_msr())"),
+	RULE(NESTED_L1_EXIT,
+	     "svm/nested.c:nested_svm_exit_handled_msr(), vmx/nested.c:"
+	     "nested_vmx_exit_handled_msr(): L1 intercepts the access (or the index is outside "
+	     "its map): #VMEXIT to L1, neither the filter nor userspace sees it"),
+	RULE(NESTED_L0,
+	     "api.rst 4.97; nested_svm_vmrun_msrpm()/nested_vmx_prepare_msr_bitmap(): L1 "
+	     "passes the access through, L0 decides as for an L1 access (filter, exits)"),
 };
 
 const char *msr_rule_name(enum msr_rule rule)
@@ -1192,4 +1199,82 @@ const char *msr_model_reason_str(__u32 reason)
 	default:
 		return reason ? "?" : "none";
 	}
+}
+
+/* --- Rule 12: L2 under nested SVM/VMX ---------------------------------------------- */
+
+/*
+ * svm.c: msrpm_ranges[] = { 0, 0xc0000000, 0xc0010000 }, MSRS_IN_RANGE
+ * 8192 each (svm_msrpm_offset()); the VMX MSR bitmap covers 0..0x1fff and
+ * 0xc0000000..0xc0001fff (vmx/nested.c:nested_vmx_exit_handled_msr()).
+ */
+bool msr_model_nested_in_l1_map(enum msr_vendor vendor, __u32 index)
+{
+	if (index <= 0x1fffu || (index >= 0xc0000000u && index <= 0xc0001fffu))
+		return true;
+	return vendor == MSR_VENDOR_AMD && index >= 0xc0010000u && index <= 0xc0011fffu;
+}
+
+/*
+ * svm/nested.c:nested_svm_exit_handled_msr(): with INTERCEPT_MSR_PROT, an
+ * index svm_msrpm_offset() does not know is NESTED_EXIT_DONE, else L1's
+ * bit decides.  vmx/nested.c:nested_vmx_exit_handled_msr(): with MSR
+ * bitmaps, an index outside both halves is L1's, else its bit decides.
+ */
+bool msr_model_nested_l1_exit(enum msr_vendor vendor, __u32 index, bool l1_intercepts)
+{
+	return l1_intercepts || !msr_model_nested_in_l1_map(vendor, index);
+}
+
+/* asm/svm.h SVM_EXIT_MSR; asm/vmx.h EXIT_REASON_MSR_READ (31), _WRITE (32). */
+__u32 msr_model_nested_exit_code(enum msr_vendor vendor, enum msr_access access)
+{
+	if (vendor == MSR_VENDOR_AMD)
+		return 0x7c;
+	return access == MSR_RDMSR ? 31 : 32;
+}
+
+/* AMD APM 15.11: EXITINFO1 0 for RDMSR, 1 for WRMSR; VMX has none (0). */
+__u64 msr_model_nested_exit_info1(enum msr_vendor vendor, enum msr_access access)
+{
+	return vendor == MSR_VENDOR_AMD && access == MSR_WRMSR;
+}
+
+struct msr_outcome msr_model_nested_l1_outcome(enum msr_access access, __u64 l1_value)
+{
+	struct msr_outcome o = {
+		.result = MSR_RESULT_DONE, .rule = MSR_RULE_NESTED_L1_EXIT,
+		.cause = MSR_RULE_NESTED_L1_EXIT, .access = access,
+	};
+
+	if (access == MSR_RDMSR)
+		set_rdmsr_result(&o, l1_value);
+	return o;
+}
+
+/*
+ * SVM: nested_svm_vmrun_msrpm() ORs L0's msrpm into L1's and skips the
+ * x2APIC offsets ("x2apic msrs are intercepted always for the nested
+ * guest").  VMX: nested_vmx_prepare_msr_bitmap() starts from all
+ * intercepted and clears only FS/GS/KERNEL_GS_BASE and SPEC_CTRL (read
+ * and write), PRED_CMD and, since 6.4 (da3db168fb67), FLUSH_CMD (write),
+ * where neither L1 nor vmcs01's bitmap intercepts (x2APIC MSRs only with
+ * virtualize-x2APIC-mode, which the suite's L1 leaves off).
+ */
+bool msr_model_nested_passthrough(enum msr_vendor vendor, __u32 kernel, __u32 index,
+				  enum msr_access access, bool l0_passthrough)
+{
+	bool rw;
+
+	if (!l0_passthrough)
+		return false;
+	if (vendor == MSR_VENDOR_AMD)
+		return index < MSR_MODEL_X2APIC_FIRST || index > MSR_MODEL_X2APIC_LAST;
+	if (!kernel)
+		kernel = MSR_MODEL_BASE_KERNEL;
+	rw = index == 0xc0000100u || index == 0xc0000101u || index == 0xc0000102u ||
+	     index == 0x48u;
+	if (access == MSR_WRMSR && (index == 0x49u || (index == 0x10bu && kernel >= MSR_KERNEL(6, 4))))
+		return true;
+	return rw;
 }

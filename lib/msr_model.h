@@ -149,6 +149,9 @@ enum msr_rule {
 	MSR_RULE_VMX_EXIT_LIST_ABORT,
 	MSR_RULE_VMX_LIST_FILTER_EXIT_IGNORED,
 	MSR_RULE_VMX_DEDICATED_UNFILTERED,
+	/* L2 RDMSR/WRMSR under nested SVM/VMX */
+	MSR_RULE_NESTED_L1_EXIT,
+	MSR_RULE_NESTED_L0,
 	MSR_RULE_COUNT
 };
 
@@ -551,6 +554,27 @@ struct msr_vmx_transition msr_model_vmx_transition(const struct msr_model_filter
 struct msr_filter_verdict msr_model_vmx_dedicated_field(const struct msr_model_filter_state *s,
 							__u32 index, __u32 type);
 const char *msr_model_vmx_list_str(enum msr_vmx_list list);
+
+/*
+ * Rule 12: an L2 RDMSR/WRMSR under nested SVM (VMX), L1 with MSR
+ * permission maps on (INTERCEPT_MSR_PROT; CPU_BASED_USE_MSR_BITMAPS).
+ */
+/* The index has a bit in L1's map (svm.c msrpm_ranges[]; the VMX MSR bitmap). */
+bool msr_model_nested_in_l1_map(enum msr_vendor vendor, __u32 index);
+/* L1 gets the #VMEXIT: it intercepts the access, or the index is outside its map. */
+bool msr_model_nested_l1_exit(enum msr_vendor vendor, __u32 index, bool l1_intercepts);
+/* The exit L1 gets: SVM_EXIT_MSR / EXIT_REASON_MSR_READ or _WRITE, and EXITINFO1. */
+__u32 msr_model_nested_exit_code(enum msr_vendor vendor, enum msr_access access);
+__u64 msr_model_nested_exit_info1(enum msr_vendor vendor, enum msr_access access);
+/* The access as L2 sees it after L1 handled it (a RDMSR answered with @l1_value). */
+struct msr_outcome msr_model_nested_l1_outcome(enum msr_access access, __u64 l1_value);
+/*
+ * L1 passes the access through: the CPU executes it without an exit only
+ * if L0 passes it through too (@l0_passthrough) and the merge of the two
+ * maps at nested VM-entry keeps it clear.
+ */
+bool msr_model_nested_passthrough(enum msr_vendor vendor, __u32 kernel, __u32 index,
+				  enum msr_access access, bool l0_passthrough);
 
 /* Formatting helpers (the only I/O-ish code): names for printing. */
 const char *msr_model_result_str(enum msr_result result);

@@ -119,6 +119,20 @@ TEST_F(msr_matrix, side_effect_forced_emulation)
 }
 
 /*
+ * L2 under the suite's L1 (guest_code/msr_l1.h): every class, L1's map
+ * intercepting each (MSR, access) under some exit masks and passing it
+ * through under the others (mx_set_l1_policy()).
+ */
+TEST_F(msr_matrix, l2)
+{
+	const char *why;
+
+	if (!guest_msr_l1_supported(&why))
+		SKIP(return, "%s", why);
+	run_group(_metadata, variant, "l2", MX_ALL_CLASSES, MSR_PATH_L2);
+}
+
+/*
  * The layouts meant to use every range slot do: each of the 16 is the first
  * match of some catalog MSR (the model decides, with DEFAULT_ALLOW and
  * DEFAULT_DENY), so first match is checked in slot k for k = 0..15.
@@ -173,20 +187,20 @@ static void dynamic_begin(FIXTURE_DATA(msr_matrix_dynamic) *self, const char *te
 	mx_session_set_state(self->s, MX_ALLOW_RANGES);
 }
 
-static void dynamic_end(struct __test_metadata *_metadata,
-			FIXTURE_DATA(msr_matrix_dynamic) *self)
+static void dynamic_end(struct __test_metadata *_metadata, struct mx_session *s,
+			struct mx_result *res, const char *name)
 {
-	uint64_t failures = mx_session_end(self->s);
+	uint64_t failures = mx_session_end(s);
 
-	mx_print_failure_summary(&self->res, self->name);
-	mx_print_cpuid_cases(&self->res, self->name);
-	msr_div_tally_print(&self->res.tally, self->name, stderr);
+	mx_print_failure_summary(res, name);
+	mx_print_cpuid_cases(res, name);
+	msr_div_tally_print(&res->tally, name, stderr);
 	fprintf(stderr, "# %s: %llu cases, %llu exits, %llu filter installs: %llu failures\n",
-		self->name, (unsigned long long)self->res.st.cases,
-		(unsigned long long)self->res.st.exits, (unsigned long long)self->res.st.installs,
+		name, (unsigned long long)res->st.cases,
+		(unsigned long long)res->st.exits, (unsigned long long)res->st.installs,
 		(unsigned long long)failures);
 	EXPECT_EQ(0, failures)
-		TH_LOG("%s: %llu failures (each listed above)", self->name,
+		TH_LOG("%s: %llu failures (each listed above)", name,
 		       (unsigned long long)failures);
 }
 
@@ -260,7 +274,7 @@ TEST_F(msr_matrix_dynamic, filter_replaced)
 	mx_set_filter_at_exit(self->s, KVM_MSR_FILTER_DEFAULT_DENY,
 			      mx_layout_by_name("overlap_deny_first"));
 	probe(self->s);
-	dynamic_end(_metadata, self);
+	dynamic_end(_metadata, self->s, &self->res, self->name);
 }
 
 /*
@@ -296,7 +310,7 @@ TEST_F(msr_matrix_dynamic, mask_changed)
 	mx_add_access(self->s, MSR_CAT_X2APIC_TPR, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_NATIVE);
 	mx_set_mask_at_exit(self->s, 1ull << 32);
 	probe(self->s);
-	dynamic_end(_metadata, self);
+	dynamic_end(_metadata, self->s, &self->res, self->name);
 }
 
 /*
@@ -318,7 +332,7 @@ TEST_F(msr_matrix_dynamic, mask_enabled_after_filter)
 	probe(self->s);
 	mx_set_mask(self->s, FILTER | INVAL | UNKNOWN);
 	probe(self->s);
-	dynamic_end(_metadata, self);
+	dynamic_end(_metadata, self->s, &self->res, self->name);
 }
 
 /*
@@ -340,7 +354,123 @@ TEST_F(msr_matrix_dynamic, mask_disabled_with_filter)
 	probe(self->s);
 	mx_set_filter(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, NULL);
 	probe(self->s);
-	dynamic_end(_metadata, self);
+	dynamic_end(_metadata, self->s, &self->res, self->name);
+}
+
+/*
+ * L2 with the filter changed while the VM lives (the L2 path, L1 passing
+ * every access through unless said otherwise).  KVM_X86_SET_MSR_FILTER
+ * raises KVM_REQ_MSR_FILTER_CHANGED: svm_msr_filter_changed() recomputes
+ * L1's own msrpm, and nested_svm_vmrun_msrpm() merges it into L2's at the
+ * next nested VMRUN.  api.rst 4.97: a vCPU sees the old or the new filter,
+ * and once the ioctl returned, the new one; the model applies it from the
+ * next access on, in L2 as in L1.
+ */
+FIXTURE(msr_matrix_l2_dynamic) {
+	struct msr_vm vm;
+	struct mx_result res;
+	struct mx_session *s;
+	char name[128];
+};
+
+FIXTURE_SETUP(msr_matrix_l2_dynamic)
+{
+	const char *why;
+
+	memset(&self->vm, 0, sizeof(self->vm));
+	if (!guest_msr_l1_supported(&why))
+		SKIP(return, "%s", why);
+	msr_vm_create_l2(&self->vm);
+	memset(&self->res, 0, sizeof(self->res));
+}
+
+FIXTURE_TEARDOWN(msr_matrix_l2_dynamic)
+{
+	if (self->vm.g.vm)
+		msr_vm_free(&self->vm);
+}
+
+/* What L0 passes through to L1 (SVM: STAR..SFMASK, KERNEL_GS_BASE), and EFER. */
+static const struct msr_filter_spec deny_l0_passthrough = {
+	"deny_l0_passthrough", 0, 2, {
+		{ KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, 0xc0000080, 5, 0x00 },
+		{ KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, 0xc0000102, 1, 0x00 } },
+};
+
+/* Only EFER reads: one FILTER exit to change the filter at. */
+static const struct msr_filter_spec deny_efer_read = {
+	"deny_efer_read", 0, 1, { { KVM_MSR_FILTER_READ, 0xc0000080, 1, 0x00 } },
+};
+
+static const __u32 l2_probe_msrs[] = {
+	MSR_CAT_STAR, MSR_CAT_LSTAR, MSR_CAT_KERNEL_GS_BASE, MSR_CAT_EFER, MSR_CAT_TSC_AUX,
+};
+
+static void l2_probe(struct mx_session *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(l2_probe_msrs); i++) {
+		mx_add_access(s, l2_probe_msrs[i], MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_L2);
+		mx_add_access(s, l2_probe_msrs[i], MSR_WRMSR, MSR_VALUE_VALID, MSR_PATH_L2);
+	}
+}
+
+static void l2_dynamic_begin(FIXTURE_DATA(msr_matrix_l2_dynamic) *self, const char *test)
+{
+	snprintf(self->name, sizeof(self->name), "msr_matrix_l2_dynamic.%s", test);
+	self->s = mx_session_new(&self->vm, self->name, &self->res);
+	mx_session_set_state(self->s, MX_ALLOW_RANGES);
+	mx_set_l1_policy(self->s, MX_L1_PASS);
+	mx_set_mask(self->s, FILTER | INVAL | UNKNOWN);
+}
+
+/*
+ * Between L2 runs: each program ends in L1 (at its done-port OUT), the
+ * filter changes there, and L1 re-enters L2 with VMRUN for the next one.
+ */
+TEST_F(msr_matrix_l2_dynamic, filter_changed_in_l1)
+{
+	unsigned int i;
+
+	l2_dynamic_begin(self, "filter_changed_in_l1");
+	for (i = 0; i < 2; i++) {
+		mx_set_filter(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, NULL);
+		l2_probe(self->s);
+		mx_set_filter(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_l0_passthrough);
+		l2_probe(self->s);
+		/* L1 intercepting: L1's, whatever the filter says. */
+		mx_set_l1_policy(self->s, MX_L1_INTERCEPT);
+		l2_probe(self->s);
+		mx_set_l1_policy(self->s, MX_L1_PASS);
+	}
+	dynamic_end(_metadata, self->s, &self->res, self->name);
+}
+
+/*
+ * In L2: at a userspace exit of L2 (a denied EFER read), the filter
+ * changes to deny what L0 passes through; L2 resumes without a nested
+ * VM-entry.  The model: the new filter applies from the next access on.
+ * Then the same from a fresh program (a nested VMRUN), and back.  The
+ * signatures' source is l2_filter_change (the same accesses in a fresh
+ * program are the groups' matrix.*).
+ */
+TEST_F(msr_matrix_l2_dynamic, filter_changed_in_l2)
+{
+	l2_dynamic_begin(self, "filter_changed_in_l2");
+	mx_session_set_source(self->s, "l2_filter_change");
+	mx_set_filter(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_efer_read);
+	l2_probe(self->s);
+	mx_add_access(self->s, MSR_CAT_EFER, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_L2);
+	mx_set_filter_at_exit(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_l0_passthrough);
+	l2_probe(self->s);
+	mx_flush(self->s);
+	l2_probe(self->s);
+	/* And back: allowed again from the exit on. */
+	mx_add_access(self->s, MSR_CAT_EFER, MSR_RDMSR, MSR_VALUE_VALID, MSR_PATH_L2);
+	mx_set_filter_at_exit(self->s, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_efer_read);
+	l2_probe(self->s);
+	dynamic_end(_metadata, self->s, &self->res, self->name);
 }
 
 SUITE_HARNESS_MAIN
