@@ -96,9 +96,10 @@ struct fuzz_emit {
 	void *ctx;
 };
 
+/* Seed @o as @name in lower case, "_" for anything but letters and digits. */
+void fuzz_emit_seed(struct fuzz_emit *e, const char *name, const struct fuzz_out *o);
 /*
- * Seed @o as @name (in lower case, "_" for anything but letters and digits),
- * and again with @bit set in byte @byte as "<name>_cpuid":
+ * Seed @o as @name (fuzz_emit_seed()), and again with @bit set in byte @byte as "<name>_cpuid":
  * for the targets whose input picks the guest CPUID state with that bit,
  * every seed in both states.
  */

@@ -150,23 +150,29 @@ void fuzz_emit_catalog_tokens(struct fuzz_emit *e)
 		e->token(e, edges[i].name, &edges[i].v, sizeof(edges[i].v));
 }
 
-void fuzz_emit_cpuid_states(struct fuzz_emit *e, const char *name, const struct fuzz_out *o,
-			    size_t byte, uint8_t bit)
+void fuzz_emit_seed(struct fuzz_emit *e, const char *name, const struct fuzz_out *o)
 {
-	static struct fuzz_out p;
-	char sname[160], pname[168];
+	char sname[160];
 	size_t i;
 
-	/* A file name: lower case, anything but letters and digits '_'. */
 	for (i = 0; name[i] && i < sizeof(sname) - 1; i++)
 		sname[i] = isalnum((unsigned char)name[i]) ? tolower((unsigned char)name[i]) : '_';
 	sname[i] = 0;
 	e->seed(e, sname, o);
+}
+
+void fuzz_emit_cpuid_states(struct fuzz_emit *e, const char *name, const struct fuzz_out *o,
+			    size_t byte, uint8_t bit)
+{
+	static struct fuzz_out p;
+	char pname[168];
+
+	fuzz_emit_seed(e, name, o);
 	p = *o;
 	if (byte < p.n)
 		p.buf[byte] |= bit;
-	snprintf(pname, sizeof(pname), "%s_cpuid", sname);
-	e->seed(e, pname, &p);
+	snprintf(pname, sizeof(pname), "%s_cpuid", name);
+	fuzz_emit_seed(e, pname, &p);
 }
 
 /* ---- the baseline of known divergences ---------------------------------- */

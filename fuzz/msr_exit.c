@@ -23,7 +23,13 @@
  *                  those replay as they did).  mb & 0x40: each op
  *                  carries one more byte xb (below; clear in every
  *                  regression saved before it, so those decode as they
- *                  did).  mb & 0x80: reserved (L2).
+ *                  did).  mb & 0x80: the input runs as L2 under the
+ *                  suite's L1 (lib/msr_case.h MSR_PATH_L2: nested SVM or
+ *                  VMX) where the host has nested SVM/VMX (read once per
+ *                  process; elsewhere it runs as without the bit, which the
+ *                  decoded input says), on a VM of its own in the guest CPUID
+ *                  state present (L1 needs SVM/VMX; mb & 0x20 unused); xb
+ *                  then picks L1's map (below).
  *   u8 fh          filter F: flags = fh & 8 (DEFAULT_DENY), nranges =
  *                  (fh & 7) % 5; t = fh >> 4: t >= 9 is a "twist" (below).
  *   [u8 tb]        only with a twist.
@@ -65,6 +71,11 @@
  *                  every VM holds the side-effect values
  *                  (guest_msr_side_effect_load() at its creation, so they
  *                  are the initial values every input starts from).
+ *                  On an L2 input (mb & 0x80) xb & 1 is L1's map instead:
+ *                  set, L1 intercepts the op (the first op of an index
+ *                  decides for the later ones: see l1_maps()); the other
+ *                  bits are unused (no prefix, no side-effect instruction
+ *                  in L2).
  *
  * F is always valid (DEFAULT_DENY without ranges is dropped).  A twist is a
  * second install right after F, derived from it, that the model usually
@@ -123,12 +134,13 @@
 #define ME_VM_POOL		4	/* per guest CPUID state */
 #define ME_CPUID_PRESENT	0x20	/* mb: the guest CPUID state */
 #define ME_OP_EXTRA		0x40	/* mb: each op carries xb */
-/* mb & 0x80: reserved (L2) */
 #define ME_XB_FEP		0x01	/* xb: the forced emulation prefix */
+#define ME_L2			0x80	/* mb: the input runs as L2 */
+#define ME_XB_L1		0x01	/* xb of an L2 input: L1's map intercepts the op */
 #define ME_READBACK_EVERY	8	/* fuzzing; replay: every input */
 
 /* Feedback tags. */
-enum { TAG_CAP = 0xe1, TAG_FILTER, TAG_OP, TAG_COMPLETE, TAG_RAW, TAG_REENTRY, TAG_INSN };
+enum { TAG_CAP = 0xe1, TAG_FILTER, TAG_OP, TAG_COMPLETE, TAG_RAW, TAG_REENTRY, TAG_INSN, TAG_L1 };
 
 enum me_sel { SEL_CATALOG, SEL_X2APIC, SEL_RAW };
 enum me_twist {
@@ -169,11 +181,13 @@ struct me_op {
 	__u8 scribble;
 	bool fep;		/* xb: forced emulation asked (runs so if FEP is on) */
 	enum msr_insn insn;	/* xb: the instruction (MSR_INSN_ACCESS: RDMSR/WRMSR) */
+	bool l1;		/* L2 input: L1's map intercepts it (xb, see l1_maps()) */
 };
 
 struct me_input {
 	enum msr_cpuid_state cpuid;	/* the VM's guest CPUID */
 	bool extra;			/* mb & ME_OP_EXTRA: the ops carry xb */
+	bool l2;			/* mb & ME_L2: as L2 (where the host runs L1) */
 	__u64 mask;
 	bool bad_cap;
 	__u64 bad_args0;
@@ -239,6 +253,32 @@ static void twist_filter(struct me_input *x)
 	}
 }
 
+/*
+ * L1's map is one bit per (MSR, access) for a whole program (the engine
+ * requires its cases to agree): the first op of an index decides for the
+ * later ones of the same access, of any access outside the catalog (a
+ * WRMSR there may be demoted to RDMSR); a WRMSR of EFER is always
+ * intercepted (passed through, clearing SVME would end nested mode:
+ * svm_set_efer()), as in the matrix's l2 groups.
+ */
+static void l1_maps(struct me_input *x)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < x->nops; i++) {
+		struct me_op *o = &x->ops[i];
+		bool catalog = msr_catalog_table_find(o->index);
+
+		for (j = 0; j < i; j++)
+			if (x->ops[j].index == o->index && (!catalog || x->ops[j].write == o->write)) {
+				o->l1 = x->ops[j].l1;
+				break;
+			}
+		if (o->index == MSR_CAT_EFER && o->write)
+			o->l1 = true;
+	}
+}
+
 static void decode(const uint8_t *data, size_t size, struct me_input *x)
 {
 	struct fuzz_in in;
@@ -251,6 +291,7 @@ static void decode(const uint8_t *data, size_t size, struct me_input *x)
 	mb = fuzz_u8(&in);
 	x->mask = mb & KVM_MSR_EXIT_REASON_VALID_MASK;
 	x->cpuid = mb & ME_CPUID_PRESENT ? MSR_CPUID_PRESENT : MSR_CPUID_ABSENT;
+	x->l2 = mb & ME_L2;
 	x->extra = mb & ME_OP_EXTRA;
 	if (mb & 0x08) {
 		x->bad_cap = true;
@@ -314,7 +355,15 @@ static void decode(const uint8_t *data, size_t size, struct me_input *x)
 			o->fep = xb & ME_XB_FEP;
 			o->insn = k < MSR_INSNS ? (enum msr_insn)k : MSR_INSN_ACCESS;
 		}
+		if (x->l2) {
+			/* As L2: xb & 1 is L1's map; no side-effect instruction, no prefix. */
+			o->l1 = o->fep;
+			o->fep = false;
+			o->insn = MSR_INSN_ACCESS;
+		}
 	}
+	if (x->l2)
+		l1_maps(x);
 }
 
 /* kvm.force_emulation_prefix, read once: an input's path is fixed per process. */
@@ -327,8 +376,26 @@ static bool me_fep_on(void)
 	return on;
 }
 
-static enum msr_path op_path(const struct me_op *o)
+/* Whether this host runs L1 (nested SVM/VMX), read once: as for the prefix. */
+static bool me_l2_on(void)
 {
+	static int on = -1;
+	const char *why;
+
+	if (on < 0)
+		on = guest_msr_l1_supported(&why);
+	return on;
+}
+
+static bool input_l2(const struct me_input *x)
+{
+	return x->l2 && me_l2_on();
+}
+
+static enum msr_path op_path(const struct me_input *x, const struct me_op *o)
+{
+	if (input_l2(x))
+		return MSR_PATH_L2;
 	return o->fep && me_fep_on() ? MSR_PATH_FORCED_EMULATION : MSR_PATH_NATIVE;
 }
 
@@ -403,7 +470,7 @@ static void put_op(struct fuzz_out *o, const struct me_op *op)
 	fuzz_put_u8(o, op->error);
 	fuzz_put_u8(o, op->scribble);
 	if (put_xb)
-		fuzz_put_u8(o, (op->fep ? ME_XB_FEP : 0) | op->insn << 1);
+		fuzz_put_u8(o, (op->fep || op->l1 ? ME_XB_FEP : 0) | op->insn << 1);
 }
 
 /* ---- VMs ---------------------------------------------------------------- */
@@ -425,19 +492,25 @@ struct me_vm {
 	struct msr_side_effect_state se;	/* loaded at creation */
 };
 
-#define ME_VMS	(MSR_CPUID_STATES * ME_VM_POOL)
+#define ME_L2_POOL	MSR_CPUID_STATES	/* the pool after the CPUID states': L2 inputs */
+#define ME_VMS	((MSR_CPUID_STATES + 1) * ME_VM_POOL)
 
-static struct me_vm vms[ME_VMS];	/* ME_VM_POOL per guest CPUID state */
+static struct me_vm vms[ME_VMS];	/* ME_VM_POOL per guest CPUID state, and for L2 */
 
-static void me_vm_create(struct me_vm *vm, enum msr_cpuid_state cpuid)
+static void me_vm_create(struct me_vm *vm, enum msr_cpuid_state cpuid, bool l2)
 {
 	unsigned int i;
 
 	memset(vm, 0, sizeof(*vm));
-	msr_vm_create(&vm->m, cpuid, msr_image_pages());
-	/* Side-effect instructions' MSRs (and EFER.SCE): initial values of every input. */
-	guest_msr_side_effect_values(&vm->se);
-	guest_msr_side_effect_load(&vm->m.g, &vm->se);
+	if (l2) {
+		/* L2 inputs run RDMSR/WRMSR only: no side-effect values. */
+		msr_vm_create_l2(&vm->m, msr_image_pages());
+	} else {
+		msr_vm_create(&vm->m, cpuid, msr_image_pages());
+		/* Side-effect instructions' MSRs (and EFER.SCE): initial values of every input. */
+		guest_msr_side_effect_values(&vm->se);
+		guest_msr_side_effect_load(&vm->m.g, &vm->se);
+	}
 	msr_vcpu_model_from_host(&vm->m.model, &vm->m.host, vm->m.g.vcpu);
 	vm->restorable = msr_vm_read(&vm->m, vm->init);
 	for (i = 0; i < MSR_CATALOG_SIZE; i++)
@@ -625,7 +698,7 @@ static bool predict_insn(const struct me_vm *vm, const struct msr_case_setting *
 
 	*c = (struct msr_case){
 		.insn = in->insn, .index = msr_insn_msr(in->insn), .access = MSR_RDMSR,
-		.path = op_path(in), .answer = answer_of(in),
+		.path = op_path(&st.x, in), .answer = answer_of(in),
 	};
 	e = msr_catalog_find(&vm->m.catalog, c->index);
 	c->entry = e ? (int)(e - vm->m.catalog.entries) : -1;
@@ -652,7 +725,8 @@ static void predict_op(const struct me_vm *vm, const struct msr_case_setting *se
 	*c = (struct msr_case){
 		.index = in->index, .access = in->write ? MSR_WRMSR : MSR_RDMSR,
 		.entry = e ? (int)(e - vm->m.catalog.entries) : -1,
-		.path = op_path(in), .answer = answer_of(in),
+		.path = op_path(&st.x, in), .answer = answer_of(in),
+		.l1_intercept = in->l1 && input_l2(&st.x),
 	};
 	*vkind = in->vkind;
 	if (e)
@@ -778,16 +852,16 @@ static void readback_and_restore(bool verify)
 }
 
 /*
- * Among the VMs of guest CPUID state @cpuid: the one that already holds
+ * Among the VMs of pool @pool_nr (a guest CPUID state, or ME_L2_POOL): the one that already holds
  * filter @f (no install), else the one whose last install is the oldest
  * (an install right after another on the same VM takes milliseconds).
  * Which of them runs an input changes nothing the model sees: every VM
  * starts each input from the same MSR state, and mask and filter are set
  * as the input says.
  */
-static struct me_vm *pick_vm(enum msr_cpuid_state cpuid, const struct me_fspec *f)
+static struct me_vm *pick_vm(unsigned int pool_nr, const struct me_fspec *f)
 {
-	struct me_vm *pool = &vms[cpuid * ME_VM_POOL], *oldest = &pool[0];
+	struct me_vm *pool = &vms[pool_nr * ME_VM_POOL], *oldest = &pool[0];
 	unsigned int i;
 
 	for (i = 0; i < ME_VM_POOL; i++) {
@@ -813,11 +887,11 @@ static void me_one(const uint8_t *data, size_t size)
 	unsigned int i;
 
 	decode(data, size, x);
-	vm = pick_vm(x->cpuid, &x->f);
+	vm = pick_vm(input_l2(x) ? ME_L2_POOL : x->cpuid, &x->f);
 	if (vm->live && vm->dead)
 		me_vm_free(vm);
 	if (!vm->live)
-		me_vm_create(vm, x->cpuid);
+		me_vm_create(vm, x->cpuid, input_l2(x));
 	st.vm = vm;
 	/* Known divergences are matched in this VM's setting (guest CPUID...). */
 	fuzz_set_case(&vm->m.model);
@@ -846,6 +920,9 @@ static void me_one(const uint8_t *data, size_t size)
 		predict_op(vm, &set, &x->ops[i], &st.c[i], &st.vkind[i]);
 		if (c->insn != MSR_INSN_ACCESS)
 			fuzz_feedback(fuzz_key(TAG_INSN, c->insn, c->path, c->se.rule));
+		if (c->path == MSR_PATH_L2)
+			fuzz_feedback(fuzz_key(TAG_L1, c->l1_intercept | c->l1_exit << 1 | c->access << 2,
+					       c->first.rule, c->first.msr.reason));
 		fuzz_feedback(fuzz_key(TAG_OP, c->full ? c->first.cause : 0x100 | c->fv.rule,
 				       c->full ? c->first.rule : c->kind,
 				       c->access | c->first.msr.reason << 1 | st.vkind[i] << 4));
@@ -868,8 +945,11 @@ static void me_describe(const uint8_t *data, size_t size, FILE *out)
 	unsigned int i;
 
 	decode(data, size, &x);
-	msr_cpuid_state_describe(cpuid, sizeof(cpuid), x.cpuid);
+	msr_cpuid_state_describe(cpuid, sizeof(cpuid), input_l2(&x) ? MSR_CPUID_PRESENT : x.cpuid);
 	fprintf(out, "    guest CPUID %s\n", cpuid);
+	if (x.l2)
+		fprintf(out, "    as L2 under the suite's L1: %s\n", me_l2_on() ?
+			"yes (nested SVM/VMX here)" : "asked, but this host has no nested SVM/VMX: as L1");
 	fprintf(out, "    exit mask %#llx", (unsigned long long)x.mask);
 	if (x.bad_cap)
 		fprintf(out, ", then KVM_ENABLE_CAP args[0] %#llx flags %#x",
@@ -897,7 +977,9 @@ static void me_describe(const uint8_t *data, size_t size, FILE *out)
 			fprintf(out, "      xb: instead %s (case %s), %s; the RDMSR/WRMSR above where "
 				"the model has KVM not complete it here or an earlier op stored "
 				"its MSRs\n", msr_insn_name(o->insn), msr_name(msr_insn_msr(o->insn)),
-				msr_path_name(op_path(o)));
+				msr_path_name(op_path(&x, o)));
+		if (input_l2(&x))
+			fprintf(out, "      L1's map %s it\n", o->l1 ? "intercepts" : "passes through");
 		if (x.extra && o->fep)
 			fprintf(out, "      xb: forced emulation asked: kvm.force_emulation_prefix %s\n",
 				me_fep_on() ? "on, emulated" : "off, runs natively");
@@ -1010,6 +1092,43 @@ static void me_seeds_side_effect(struct fuzz_emit *e)
 			 k & 1 ? "_fep" : "");
 		e->token(e, name, &xb, 1);
 	}
+}
+
+/*
+ * L2 (mb & ME_L2): per catalog MSR a RDMSR and a valid WRMSR, L1's map
+ * intercepting one and passing the other through (alternating by MSR),
+ * under a range that denies one access type, in DEFAULT_ALLOW or
+ * DEFAULT_DENY, each exit mask in turn.  One guest CPUID state: L2 inputs
+ * ignore mb & 0x20.
+ */
+static void me_seeds_l2(struct fuzz_emit *e)
+{
+	static struct fuzz_out o;
+	struct me_seed_range r;
+	struct me_op op;
+	unsigned int i;
+	char name[96];
+
+	for (i = 0; i < MSR_CATALOG_SIZE; i++) {
+		const struct msr_catalog_entry *c = &msr_catalog_table[i];
+
+		o.n = 0;
+		put_mask_x(&o, i % 8, false, 0, 0, true);
+		o.buf[0] |= ME_L2;
+		r = (struct me_seed_range){ i & 1 ? KVM_MSR_FILTER_READ : KVM_MSR_FILTER_WRITE,
+					    c->index, 1, 0 };
+		put_filter(&o, i & 2, 1, &r, TW_NONE, 0);
+		op = (struct me_op){ .sel = SEL_CATALOG, .index = c->index,
+				     .data = 0x4c32000000000000ull ^ c->index, .error = i % 3 == 0,
+				     .l1 = i & 4 };
+		put_op(&o, &op);
+		op = (struct me_op){ .write = true, .sel = SEL_CATALOG, .index = c->index,
+				     .param = i, .data = ~0ull ^ i, .error = i & 1, .l1 = !(i & 4) };
+		put_op(&o, &op);
+		snprintf(name, sizeof(name), "l2_%s", c->name);
+		fuzz_emit_seed(e, name, &o);
+	}
+	put_xb = false;
 }
 
 static void me_seeds(struct fuzz_emit *e)
@@ -1154,6 +1273,7 @@ static void me_seeds(struct fuzz_emit *e)
 	me_emit(e, "typical", &o);
 
 	me_seeds_side_effect(e);
+	me_seeds_l2(e);
 
 	fuzz_emit_catalog_tokens(e);
 	for (k = 0; k < 2 * 8; k++) {

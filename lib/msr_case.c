@@ -901,9 +901,9 @@ void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra
 	msr_vcpu_model_from_host(&vm->model, &vm->host, vm->g.vcpu);
 }
 
-void msr_vm_create_l2(struct msr_vm *vm)
+void msr_vm_create_l2(struct msr_vm *vm, uint64_t extra_pages)
 {
-	msr_vm_create(vm, MSR_CPUID_PRESENT, 0);
+	msr_vm_create(vm, MSR_CPUID_PRESENT, extra_pages);
 	guest_msr_l1_create(&vm->g);
 	guest_msr_prog_clear(&vm->g);
 	guest_msr_run(&vm->g, NULL, NULL);

@@ -328,9 +328,10 @@ void msr_vm_create(struct msr_vm *vm, enum msr_cpuid_state cpuid, uint64_t extra
 /*
  * A VM for the L2 path: guest CPUID present (L1 needs SVM), its vCPU an L1
  * (guest_code/msr_l1.h) that has set itself up (EFER.SVME, VM_HSAVE_PA)
- * before any filter, in one empty program; the model read after it.
+ * before any filter, in one empty program; the model read after it;
+ * @extra_pages as for msr_vm_create().
  */
-void msr_vm_create_l2(struct msr_vm *vm);
+void msr_vm_create_l2(struct msr_vm *vm, uint64_t extra_pages);
 void msr_vm_free(struct msr_vm *vm);
 /* KVM_GET_MSRS of every catalog entry, one at a time: @values (0 if not), the readable ones. */
 __u32 msr_vm_read(const struct msr_vm *vm, __u64 *values);

@@ -1094,7 +1094,7 @@ static void group_worker(unsigned int w, unsigned int n, void *arg, struct mx_re
 		if (grp_path(arg) != MSR_PATH_L2)
 			msr_vm_create(&vm[st], st, 0);
 		else if (st == MSR_CPUID_PRESENT)
-			msr_vm_create_l2(&vm[st]);
+			msr_vm_create_l2(&vm[st], 0);
 	for (st = 0; st < MSR_CPUID_STATES; st++) {
 		uint64_t before = res->failures;
 

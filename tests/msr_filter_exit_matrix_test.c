@@ -380,7 +380,7 @@ FIXTURE_SETUP(msr_matrix_l2_dynamic)
 	memset(&self->vm, 0, sizeof(self->vm));
 	if (!guest_msr_l1_supported(&why))
 		SKIP(return, "%s", why);
-	msr_vm_create_l2(&self->vm);
+	msr_vm_create_l2(&self->vm, 0);
 	memset(&self->res, 0, sizeof(self->res));
 }
 
