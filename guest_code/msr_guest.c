@@ -40,8 +40,8 @@ _Static_assert(__builtin_offsetof(struct guest_msr_result, retired) ==
 	       __builtin_offsetof(struct guest_msr_result, vector) + 1,
 	       "vector and retired are stored as one 16-bit word");
 
-/* Read by guest_msr_gp_entry; the library's #GP handler (set by the host). */
-uint64_t guest_msr_gp_chain;
+/* Read by guest_msr_gp_entry/_ud_entry; the library's handlers (set by the host). */
+uint64_t guest_msr_gp_chain, guest_msr_ud_chain;
 const uint64_t guest_msr_fixup_magic = KVM_EXCEPTION_MAGIC;
 
 /*
@@ -99,6 +99,34 @@ struct guest_msr_far32 {
 	uint16_t selector;
 } __attribute__((packed));
 struct guest_msr_far32 guest_msr_compat_far;
+
+/*
+ * #UD (no error code): the same protocol (r10 = error code 0).  A #UD in
+ * SYSCALL_COMPAT's compatibility-mode code (frame CS GUEST_MSR_COMPAT_CS)
+ * resumes straight at its way back in the 64-bit code
+ * (guest_msr_compat_far: offset and CS), not through an IRETQ to
+ * compatibility mode and a far jump: the library's handler's IRETQ there
+ * took a #GP under Bochs (kvm_intel, where SYSCALL #UDs outside 64-bit mode).
+ */
+asm(".pushsection .text\n"
+    ".global guest_msr_ud_entry\n"
+    "guest_msr_ud_entry:\n"
+    "	cmp %r10, 0(%rsp)\n"
+    "	jne 2f\n"
+    "	cmp guest_msr_fixup_magic(%rip), %r9\n"
+    "	jne 2f\n"
+    "	mov %r11, 0(%rsp)\n"
+    "	mov $6, %r9d\n"
+    "	xor %r10d, %r10d\n"
+    "	cmpq $" __stringify(GUEST_MSR_COMPAT_CS) ", 8(%rsp)\n"
+    "	jne 1f\n"
+    "	movl guest_msr_compat_far(%rip), %r11d\n"
+    "	mov %r11, 0(%rsp)\n"
+    "	movzwq guest_msr_compat_far+4(%rip), %r11\n"
+    "	mov %r11, 8(%rsp)\n"
+    "1:	iretq\n"
+    "2:	jmp *guest_msr_ud_chain(%rip)\n"
+    ".popsection\n");
 
 /* SYSCALL's record: RFLAGS at the entry, CS, SS, R11. */
 #define GUEST_SE_SYSCALL_RECORD				\
@@ -371,18 +399,27 @@ static void idt_gate_set_offset(uint8_t *gate, uint64_t offset)
  * the library installed.  Guest code and data have the same addresses in
  * host and guest, so the host's symbols name the guest's copies.
  */
-static void guest_msr_install_gp_entry(struct guest_msr_vcpu *g)
+static void guest_msr_install_entry(struct guest_msr_vcpu *g, unsigned int vector,
+				    char *entry, uint64_t *chain)
 {
 	struct kvm_sregs sregs;
 	uint8_t *gate;
 
 	vcpu_sregs_get(g->vcpu, &sregs);
-	TEST_ASSERT(sregs.idt.limit >= 16 * 14 - 1, "guest IDT too small (limit %u)",
+	TEST_ASSERT(sregs.idt.limit >= 16 * (vector + 1) - 1, "guest IDT too small (limit %u)",
 		    sregs.idt.limit);
-	gate = (uint8_t *)addr_gva2hva(g->vm, sregs.idt.base) + 16 * 13;
-	guest_msr_gp_chain = idt_gate_offset(gate);
+	gate = (uint8_t *)addr_gva2hva(g->vm, sregs.idt.base) + 16 * vector;
+	*chain = idt_gate_offset(gate);
+	idt_gate_set_offset(gate, (uint64_t)entry);
+}
+
+/* The same for #UD (vector 6): guest_msr_ud_entry. */
+static void guest_msr_install_gp_entry(struct guest_msr_vcpu *g)
+{
+	guest_msr_install_entry(g, 13, guest_msr_gp_entry, &guest_msr_gp_chain);
+	guest_msr_install_entry(g, 6, guest_msr_ud_entry, &guest_msr_ud_chain);
 	sync_global_to_guest(g->vm, guest_msr_gp_chain);
-	idt_gate_set_offset(gate, (uint64_t)guest_msr_gp_entry);
+	sync_global_to_guest(g->vm, guest_msr_ud_chain);
 }
 
 static void guest_msr_prog_alloc(struct guest_msr_vcpu *g)

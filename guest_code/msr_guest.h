@@ -147,6 +147,8 @@ extern char guest_msr_syscall_entry[], guest_msr_sysenter_entry[], guest_msr_cst
 void guest_msr_l2_exit(void);
 /* #GP entry point installed by guest_msr_vcpu_create() (IDT vector 13). */
 extern char guest_msr_gp_entry[];
+/* #UD entry point, vector 6 (see msr_guest.c). */
+extern char guest_msr_ud_entry[];
 
 /* Host side: one VM with one vCPU running the interpreter. */
 struct guest_msr_l1;
