@@ -1032,10 +1032,14 @@ static unsigned int spec_ranges(const struct msr_filter_spec *sp, struct me_seed
  * Side-effect instructions (xb): under each side-effect filter layout
  * (they deny every MSR the instructions read) and exit mask @mask, each
  * instruction natively and with the forced emulation prefix, then RDMSR
- * and WRMSR of its MSR, still filtered.
+ * and WRMSR of its MSR, still filtered; RDTSC and SYSENTER with RDMSR and
+ * WRMSR of TSC and SYSENTER_CS/ESP/EIP, which the catalog does not have
+ * (raw ops: the filter's part predicted, an allowed WRMSR demoted).
  */
 static void me_seeds_side_effect(struct fuzz_emit *e)
 {
+	/* IA32_TSC, IA32_SYSENTER_CS/ESP/EIP */
+	static const __u32 raw_msrs[] = { 0x10, 0x174, 0x175, 0x176 };
 	static struct fuzz_out o;
 	struct me_seed_range rs[MSR_SPEC_MAX_RANGES];
 	unsigned int t, k, n;
@@ -1068,6 +1072,27 @@ static void me_seeds_side_effect(struct fuzz_emit *e)
 			put_op(&o, &op);
 		}
 		snprintf(name, sizeof(name), "insn_%s_mask_%u", sp->name, t * 3 % 8);
+		me_emit(e, name, &o);
+		/*
+		 * The MSRs outside the catalog (TSC, SYSENTER_*): RDTSC and
+		 * SYSENTER with and without the prefix, then RDMSR and WRMSR of
+		 * each as raw ops (the filter's part predicted), in one program.
+		 */
+		o.n = 0;
+		put_mask_x(&o, (t * 3 + 1) % 8, false, 0, 0, true);
+		put_filter(&o, sp->flags & KVM_MSR_FILTER_DEFAULT_DENY, n, rs, tw, 0);
+		for (k = 0; k < 4; k++) {
+			op = (struct me_op){ .sel = SEL_CATALOG, .index = MSR_CAT_EFER,
+					     .insn = k & 2 ? MSR_INSN_SYSENTER : MSR_INSN_RDTSC,
+					     .fep = k & 1, .data = k };
+			put_op(&o, &op);
+		}
+		for (k = 0; k < 2 * sizeof(raw_msrs) / sizeof(raw_msrs[0]); k++) {
+			op = (struct me_op){ .write = k & 1, .sel = SEL_RAW, .index = raw_msrs[k / 2],
+					     .param = k, .data = ~0ull - k, .error = k & 1 };
+			put_op(&o, &op);
+		}
+		snprintf(name, sizeof(name), "insn_raw_%s_mask_%u", sp->name, (t * 3 + 1) % 8);
 		me_emit(e, name, &o);
 	}
 	/* One instruction per seed (its own signature), its MSRs denied. */
