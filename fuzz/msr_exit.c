@@ -692,7 +692,6 @@ static bool stored_earlier(const struct me_vm *vm, __u32 index)
 static bool predict_insn(const struct me_vm *vm, const struct msr_case_setting *set,
 			 const struct me_op *in, struct msr_case *c)
 {
-	const struct msr_catalog_entry *e;
 	struct msr_facts f;
 	unsigned int i;
 
@@ -700,8 +699,7 @@ static bool predict_insn(const struct me_vm *vm, const struct msr_case_setting *
 		.insn = in->insn, .index = msr_insn_msr(in->insn), .access = MSR_RDMSR,
 		.path = op_path(&st.x, in), .answer = answer_of(in),
 	};
-	e = msr_catalog_find(&vm->m.catalog, c->index);
-	c->entry = e ? (int)(e - vm->m.catalog.entries) : -1;
+	c->entry = msr_catalog_pos(&vm->m.catalog, c->index);
 	msr_facts_init(&f, c->index);	/* unused: the rule decides */
 	msr_case_predict(set, c, &f);
 	if (!c->se.runs || stored_earlier(vm, MSR_CAT_EFER))

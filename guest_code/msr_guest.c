@@ -395,7 +395,7 @@ static void idt_gate_set_offset(uint8_t *gate, uint64_t offset)
 }
 
 /*
- * Point IDT vector 13 at guest_msr_gp_entry, which chains to the handler
+ * Point IDT vector @vector at @entry, which chains (*@chain) to the handler
  * the library installed.  Guest code and data have the same addresses in
  * host and guest, so the host's symbols name the guest's copies.
  */
@@ -413,8 +413,8 @@ static void guest_msr_install_entry(struct guest_msr_vcpu *g, unsigned int vecto
 	idt_gate_set_offset(gate, (uint64_t)entry);
 }
 
-/* The same for #UD (vector 6): guest_msr_ud_entry. */
-static void guest_msr_install_gp_entry(struct guest_msr_vcpu *g)
+/* #GP (vector 13): guest_msr_gp_entry; #UD (vector 6): guest_msr_ud_entry. */
+static void guest_msr_install_entries(struct guest_msr_vcpu *g)
 {
 	guest_msr_install_entry(g, 13, guest_msr_gp_entry, &guest_msr_gp_chain);
 	guest_msr_install_entry(g, 6, guest_msr_ud_entry, &guest_msr_ud_chain);
@@ -456,7 +456,7 @@ void guest_msr_vcpu_create_extra(struct guest_msr_vcpu *g, uint64_t extra_pages)
 	g->l1_map = NULL;
 	msr_guest_cpuid_set(g->vcpu, MSR_CPUID_ABSENT);
 	suite_init_exceptions(g->vcpu);
-	guest_msr_install_gp_entry(g);
+	guest_msr_install_entries(g);
 	guest_msr_prog_alloc(g);
 }
 

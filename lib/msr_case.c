@@ -479,7 +479,8 @@ void msr_case_run(struct msr_case_run *b)
 			b->c[i].l1 = b->g->l1->rec[i];
 		b->c[i].ran = i <= b->at;
 		b->c[i].stop = i == b->at ? b->end : MSR_RUN_OK;
-		b->c[i].stop_exit = b->stop_exit;
+		if (i == b->at)
+			b->c[i].stop_exit = b->stop_exit;
 	}
 }
 
@@ -696,6 +697,14 @@ int msr_case_describe_access(char *buf, size_t len, const struct msr_case *c)
 			    msr_reentry_name(c->answer.reentry));
 }
 
+/* "code 0x7c, EXITINFO1 0x1, ECX 0xc0000081, EDX:EAX 0x..." */
+static int describe_l1_rec(char *buf, size_t len, const struct guest_msr_l1_rec *r)
+{
+	return snprintf(buf, len, "code %#x, EXITINFO1 %#llx, ECX %#llx, EDX:EAX %#llx", r->code,
+			(unsigned long long)r->info1, (unsigned long long)r->ecx,
+			(unsigned long long)r->edx_eax);
+}
+
 static int describe_side_effect(char *buf, size_t len, const struct msr_case *c)
 {
 	if (c->se.vector)
@@ -723,24 +732,23 @@ static int describe_expected(char *buf, size_t len, const struct msr_case *c, co
 				"retired or #GP", exit_reason_str(c->access == MSR_RDMSR ?
 				KVM_EXIT_X86_RDMSR : KVM_EXIT_X86_WRMSR), c->index,
 				(unsigned long long)(c->access == MSR_WRMSR ? c->value : 0));
-	if (c->l1_exit)
-		n += snprintf(buf + n, len - n, "L1 intercepts (%s): one #VMEXIT to L1 (code %#x, "
-			      "EXITINFO1 %#llx, ECX %#llx, EDX:EAX %#llx), no exit to userspace; ",
-			      c->l1_intercept ? "its map" : "outside its map", c->l1_want.code,
-			      (unsigned long long)c->l1_want.info1, (unsigned long long)c->l1_want.ecx,
-			      (unsigned long long)c->l1_want.edx_eax);
-	else if (c->path == MSR_PATH_L2)
-		n += snprintf(buf + n, len - n, "L1 passes it through (no #VMEXIT to L1); ");
-	if (c->l1_exit)
-		;
-	else if (c->first.result == MSR_RESULT_EXIT)
-		n += snprintf(buf + n, len - n,
-			      "one exit %s (reason %s, index %#x, data %#llx, error 0, pad 0), then ",
-			      exit_reason_str(c->first.exit_reason),
-			      msr_model_reason_str(c->first.msr.reason), c->first.msr.index,
-			      (unsigned long long)c->first.msr.data);
-	else
-		n += snprintf(buf + n, len - n, "no exit; ");
+	if (c->l1_exit) {
+		n += snprintf(buf + n, len - n, "L1 intercepts (%s): one #VMEXIT to L1 (",
+			      c->l1_intercept ? "its map" : "outside its map");
+		n += describe_l1_rec(buf + n, len - n, &c->l1_want);
+		n += snprintf(buf + n, len - n, "), no exit to userspace; ");
+	} else {
+		if (c->path == MSR_PATH_L2)
+			n += snprintf(buf + n, len - n, "L1 passes it through (no #VMEXIT to L1); ");
+		if (c->first.result == MSR_RESULT_EXIT)
+			n += snprintf(buf + n, len - n,
+				      "one exit %s (reason %s, index %#x, data %#llx, error 0, pad 0), "
+				      "then ", exit_reason_str(c->first.exit_reason),
+				      msr_model_reason_str(c->first.msr.reason), c->first.msr.index,
+				      (unsigned long long)c->first.msr.data);
+		else
+			n += snprintf(buf + n, len - n, "no exit; ");
+	}
 	if (o->result == MSR_RESULT_GP)
 		return n + snprintf(buf + n, len - n, "#GP (vector %u), not retired", MSR_MODEL_GP_VECTOR);
 	if (c->access == MSR_RDMSR)
@@ -768,12 +776,12 @@ static int describe_observed(char *buf, size_t len, const struct msr_case *c)
 			      msr_model_reason_str(c->seen.reason), c->seen.index,
 			      (unsigned long long)c->seen.data, c->seen.error,
 			      memcmp(c->seen.pad, zero_pad, sizeof(zero_pad)) ? "NOT zero" : "0");
-	if (c->path == MSR_PATH_L2 && c->l1.exits)
-		n += snprintf(buf + n, len - n, "L1 took %u #VMEXIT%s, first code %#x (EXITINFO1 "
-			      "%#llx, ECX %#llx, EDX:EAX %#llx); ", c->l1.exits,
-			      c->l1.exits > 1 ? "s" : "", c->l1.code, (unsigned long long)c->l1.info1,
-			      (unsigned long long)c->l1.ecx, (unsigned long long)c->l1.edx_eax);
-	else if (c->path == MSR_PATH_L2)
+	if (c->path == MSR_PATH_L2 && c->l1.exits) {
+		n += snprintf(buf + n, len - n, "L1 took %u #VMEXIT%s, the first (", c->l1.exits,
+			      c->l1.exits > 1 ? "s" : "");
+		n += describe_l1_rec(buf + n, len - n, &c->l1);
+		n += snprintf(buf + n, len - n, "); ");
+	} else if (c->path == MSR_PATH_L2)
 		n += snprintf(buf + n, len - n, "no #VMEXIT to L1; ");
 	if (c->stop != MSR_RUN_OK) {
 		n += snprintf(buf + n, len - n, "the program's run ended here with %s",

@@ -426,6 +426,13 @@ const struct msr_catalog_entry *msr_catalog_find(const struct msr_catalog *c,
 	return entries_find(c->entries, index);
 }
 
+int msr_catalog_pos(const struct msr_catalog *c, __u32 index)
+{
+	const struct msr_catalog_entry *e = msr_catalog_find(c, index);
+
+	return e ? (int)(e - c->entries) : -1;
+}
+
 const struct msr_catalog_entry *msr_catalog_table_find(__u32 index)
 {
 	return entries_find(msr_catalog_table, index);

@@ -171,6 +171,8 @@ extern const struct msr_catalog_entry msr_catalog_table[MSR_CATALOG_SIZE];
 void msr_catalog_init(struct msr_catalog *c);
 const struct msr_catalog_entry *msr_catalog_find(const struct msr_catalog *c,
 						 __u32 index);
+/* @index's position in @c (struct msr_case.entry), -1 if it is not in the catalog. */
+int msr_catalog_pos(const struct msr_catalog *c, __u32 index);
 /* The curated entry (no probed facts) of @index in msr_catalog_table[]. */
 const struct msr_catalog_entry *msr_catalog_table_find(__u32 index);
 const struct msr_catalog_entry *msr_catalog_by_name(const struct msr_catalog *c,

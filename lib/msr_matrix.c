@@ -93,13 +93,26 @@ static void result_add(struct mx_result *to, const struct mx_result *from)
 
 /* --- layouts (lib/msr_filter_specs.h) ----------------------------------------- */
 
-static const struct msr_filter_spec *state_layouts(enum mx_filter_state state, unsigned int *n)
+/*
+ * The layouts of @grp's filter state: the matrix's, or for the
+ * side-effect groups those denying the instructions' MSRs (allow_ranges:
+ * the first MSR_SIDE_EFFECT_FILTER_SPECS, deny_ranges: the next ones).
+ */
+static const struct msr_filter_spec *state_layouts(const struct mx_group *grp, unsigned int *n)
 {
 	static const struct msr_filter_spec none[] = { { "none" } }, empty[] = { { "empty" } };
 
-	*n = state == MX_NEVER_SET || state == MX_ALLOW_EMPTY ? 1 : MSR_MATRIX_FILTER_SPECS;
-	return state == MX_NEVER_SET ? none : state == MX_ALLOW_EMPTY ? empty :
-	       msr_matrix_filter_specs;
+	if (grp->state == MX_NEVER_SET || grp->state == MX_ALLOW_EMPTY) {
+		*n = 1;
+		return grp->state == MX_NEVER_SET ? none : empty;
+	}
+	if (!grp->side_effect) {
+		*n = MSR_MATRIX_FILTER_SPECS;
+		return msr_matrix_filter_specs;
+	}
+	*n = MSR_SIDE_EFFECT_FILTER_SPECS;
+	return msr_side_effect_filter_specs +
+	       (grp->state == MX_DENY_RANGES ? MSR_SIDE_EFFECT_FILTER_SPECS : 0);
 }
 
 const struct msr_filter_spec *mx_layout_by_name(const char *name)
@@ -686,14 +699,13 @@ void mx_load_side_effect(struct mx_session *s)
 unsigned int mx_add_insn(struct mx_session *s, enum msr_insn insn, enum msr_path path)
 {
 	struct msr_case c = { .insn = insn, .index = msr_insn_msr(insn), .path = path };
-	const struct msr_catalog_entry *e = msr_catalog_find(&s->vm->catalog, c.index);
 	struct mx_case m = {
 		.state = s->state, .layout = s->layout, .filter_flags = s->filter_flags,
 		.mask = s->mask, .x2apic = s->vm->model.x2apic_mode, .resp = s->seq % MX_RESPONSES,
 	};
 
 	TEST_ASSERT(s->se_loaded, "mx_add_insn() before mx_load_side_effect()");
-	c.entry = e ? (int)(e - s->vm->catalog.entries) : -1;
+	c.entry = msr_catalog_pos(&s->vm->catalog, c.index);
 	c.answer = answer_of(m.resp, s->seq);
 	predict(s, &c);
 	if (!c.se.runs)
@@ -905,6 +917,30 @@ static unsigned int templates_for(const struct mx_session *s, unsigned int class
 }
 
 /*
+ * A side-effect group's program (for each layout and exit mask): every
+ * side-effect instruction on @path that KVM completes (the model says
+ * which), then RDMSR and WRMSR of the catalog MSRs they read, which the
+ * filter still decides.  The values are loaded again before each program
+ * (a WRMSR the filter allows changes them).
+ */
+static void add_side_effect_program(struct mx_session *s, enum msr_path path)
+{
+	static const __u32 msrs[] = {
+		MSR_CAT_STAR, MSR_CAT_LSTAR, MSR_CAT_CSTAR, MSR_CAT_SYSCALL_MASK,
+		MSR_CAT_KERNEL_GS_BASE, MSR_CAT_TSC_AUX,
+	};
+	unsigned int i, k;
+
+	mx_load_side_effect(s);
+	for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++)
+		mx_add_insn(s, k, path);
+	for (i = 0; i < ARRAY_SIZE(msrs); i++) {
+		mx_add_access(s, msrs[i], MSR_RDMSR, MSR_VALUE_VALID, path);
+		mx_add_access(s, msrs[i], MSR_WRMSR, MSR_VALUE_VALID, path);
+	}
+}
+
+/*
  * One APIC mode's cases of @classes: every layout of the filter state x
  * every exit mask.  Worker @w of @n takes the layouts (or, with a single
  * layout, the masks) whose number is w modulo n.
@@ -914,7 +950,7 @@ static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned 
 {
 	struct mx_template t[MSR_CATALOG_SIZE * (MSR_VALUE_KINDS + 1)];
 	unsigned int nt, nl, l, i;
-	const struct msr_filter_spec *layouts = state_layouts(grp->state, &nl);
+	const struct msr_filter_spec *layouts = state_layouts(grp, &nl);
 	__u64 mask;
 
 	nt = templates_for(s, classes, grp->path, t, ARRAY_SIZE(t));
@@ -930,53 +966,10 @@ static void run_pass(struct mx_session *s, const struct mx_group *grp, unsigned 
 			if (nl == 1 && mask % n != w)
 				continue;
 			mx_set_mask(s, mask);
+			if (grp->side_effect)
+				add_side_effect_program(s, grp->path);
 			for (i = 0; i < nt; i++)
 				mx_add_access(s, t[i].index, t[i].access, t[i].kind, grp->path);
-			mx_flush(s);
-		}
-	}
-}
-
-/*
- * The side-effect group's cases: per layout of the filter state and exit
- * mask one program of every side-effect instruction on @grp->path that
- * KVM completes (the model says which), then RDMSR and WRMSR of the
- * catalog MSRs they read, which the filter still decides.  The values
- * are loaded again before each program (a WRMSR the filter allows
- * changes them).
- */
-static void run_side_effect_pass(struct mx_session *s, const struct mx_group *grp, unsigned int w,
-				 unsigned int n)
-{
-	static const struct msr_filter_spec *const none = NULL;
-	static const __u32 msrs[] = {
-		MSR_CAT_STAR, MSR_CAT_LSTAR, MSR_CAT_CSTAR, MSR_CAT_SYSCALL_MASK,
-		MSR_CAT_KERNEL_GS_BASE, MSR_CAT_TSC_AUX,
-	};
-	const struct msr_filter_spec *layouts = msr_side_effect_filter_specs;
-	unsigned int nl = MSR_SIDE_EFFECT_FILTER_SPECS, l, i, k;
-	__u64 mask;
-
-	if (grp->state == MX_NEVER_SET || grp->state == MX_ALLOW_EMPTY)
-		nl = 1;
-	else if (grp->state == MX_DENY_RANGES)
-		layouts += MSR_SIDE_EFFECT_FILTER_SPECS;
-	for (l = 0; l < nl; l++) {
-		if (grp->state == MX_ALLOW_EMPTY)
-			mx_set_filter(s, KVM_MSR_FILTER_DEFAULT_ALLOW, none);
-		else if (grp->state != MX_NEVER_SET)
-			mx_set_filter(s, layouts[l].flags, &layouts[l]);
-		for (mask = 0; mask < MX_MASKS; mask++) {
-			if ((l * MX_MASKS + mask) % n != w)
-				continue;
-			mx_set_mask(s, mask);
-			mx_load_side_effect(s);
-			for (k = MSR_INSN_ACCESS + 1; k < MSR_INSNS; k++)
-				mx_add_insn(s, k, grp->path);
-			for (i = 0; i < ARRAY_SIZE(msrs); i++) {
-				mx_add_access(s, msrs[i], MSR_RDMSR, MSR_VALUE_VALID, grp->path);
-				mx_add_access(s, msrs[i], MSR_WRMSR, MSR_VALUE_VALID, grp->path);
-			}
 			mx_flush(s);
 		}
 	}
@@ -1024,12 +1017,7 @@ void mx_run_share(struct msr_vm *vm, const struct mx_group *grp, unsigned int w,
 	s->worker = w;
 	s->workers = n;
 	s->only = only;
-	if (grp->side_effect) {
-		run_side_effect_pass(s, grp, w, n);
-		mx_session_end(s);
-		return;
-	}
-	if (classes & ~x2on) {
+	if ((classes & ~x2on) || grp->side_effect) {
 		mx_set_x2apic(s, false);
 		run_pass(s, grp, classes & ~x2on, w, n);
 	}
